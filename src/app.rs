@@ -1,0 +1,273 @@
+//! The lifecycle, on the main thread: build every pipeline (reader → queue → processor per
+//! symbol), wait for a reason to stop (signal, `--duration`, every symbol done, closed
+//! output, a fatal error), stop them all, join them within a grace period, print the
+//! summary and choose the exit status.
+
+use std::fmt;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
+use tracing::{error, info};
+
+use crate::config::{Config, Source};
+use crate::mock::{MockConfig, MockExchange};
+use crate::output::{LineSink, StdoutOutput};
+use crate::processor::{Processor, spawn_processor};
+use crate::queue::frame_queue;
+use crate::reader::connect::Connector;
+use crate::reader::{Reader, spawn_reader};
+use crate::signals::forward_signals;
+use crate::spec::{Endpoint, Symbol};
+use crate::stats::{SymbolStats, summary_lines};
+use crate::stop::StopToken;
+
+/// How long stopping may take before `app` exits without waiting for a stuck thread
+/// (a reader inside a 10 s TCP connect, a processor blocked on a full stdout pipe).
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
+
+/// What pipelines and the signal thread tell `app`.
+#[derive(Debug)]
+pub enum AppEvent {
+    /// SIGINT or SIGTERM arrived.
+    Signal(&'static str),
+    /// stdout was closed by its reader (`| head`): stop quietly.
+    OutputClosed,
+    /// stdout failed for another reason.
+    OutputFailed(String),
+    /// A symbol wrote its `--max-messages` lines.
+    PipelineDone(Symbol),
+    /// A symbol cannot be served (e.g. untrusted certificate) or one of its threads died.
+    PipelineFailed(Symbol, String),
+}
+
+/// Held by each pipeline thread for its whole life. However the thread ends, the pipeline's
+/// stop token fires (a reader never fills a queue nobody drains; a processor never waits on
+/// a reader that is gone), and a panic is reported to `app` as a failed symbol.
+pub struct ExitGuard {
+    /// The symbol the thread serves.
+    pub symbol: Symbol,
+    /// `reader` or `processor`, for the report.
+    pub role: &'static str,
+    /// The pipeline's stop token.
+    pub stop: StopToken,
+    /// Where the report goes.
+    pub events: Sender<AppEvent>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.stop.trigger();
+        if std::thread::panicking() {
+            let _ = self.events.send(AppEvent::PipelineFailed(
+                self.symbol.clone(),
+                format!("its {} thread stopped on an internal error", self.role),
+            ));
+        }
+    }
+}
+
+/// A runtime failure that ends the program with status 1.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl fmt::Display for Fatal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One symbol's running pipeline.
+struct Pipeline {
+    symbol: Symbol,
+    stop: StopToken,
+    stats: Arc<SymbolStats>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Why the run ended.
+enum Ending {
+    Signal,
+    DurationElapsed,
+    AllDone,
+    OutputClosed,
+    OutputFailed(String),
+}
+
+/// Runs the listener until something ends it.
+///
+/// # Errors
+/// [`Fatal`] when the run could not start or ended in failure (the summary is printed first).
+pub fn run(config: &Config) -> Result<(), Fatal> {
+    let (events, inbox) = unbounded();
+    forward_signals(events.clone())
+        .map_err(|error| Fatal(format!("cannot install signal handlers: {error}")))?;
+    let (endpoint, _simulation) = match &config.source {
+        Source::Exchange(endpoint) => (endpoint.clone(), None),
+        Source::Simulate => {
+            let mock = MockExchange::start(MockConfig::simulation())
+                .map_err(|error| Fatal(format!("cannot start the simulated exchange: {error}")))?;
+            info!("simulating an exchange at {}", mock.url());
+            (Endpoint::loopback(mock.port()), Some(mock))
+        }
+    };
+    let connector = Arc::new(
+        Connector::new(&config.ca_certs)
+            .map_err(|error| Fatal(format!("cannot set up TLS: {error}")))?,
+    );
+
+    let mut pipelines = Vec::with_capacity(config.symbols.len());
+    for (index, symbol) in config.symbols.iter().enumerate() {
+        match start_pipeline(config, index, symbol, &endpoint, &connector, &events) {
+            Ok(pipeline) => pipelines.push(pipeline),
+            Err(error) => {
+                stop_all(&pipelines);
+                return Err(Fatal(format!("cannot start threads for {symbol}: {error}")));
+            }
+        }
+    }
+
+    let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
+    stop_all(&pipelines);
+    let panicked = join_all(
+        pipelines
+            .iter_mut()
+            .flat_map(|p| p.threads.drain(..))
+            .collect(),
+    );
+
+    if !matches!(ending, Ending::OutputClosed) {
+        let rows = pipelines
+            .iter()
+            .map(|pipeline| (pipeline.symbol.as_str(), pipeline.stats.snapshot()));
+        for line in summary_lines(rows) {
+            eprintln!("{line}");
+        }
+    }
+    match ending {
+        Ending::OutputFailed(error) => Err(Fatal(format!("cannot write to stdout: {error}"))),
+        _ if panicked > 0 => Err(Fatal(format!(
+            "{panicked} thread(s) stopped on an internal error (reported above)"
+        ))),
+        _ if !failures.is_empty() => Err(Fatal(format!(
+            "{} of {} symbol(s) could not be served: {}",
+            failures.len(),
+            config.symbols.len(),
+            failures.join(", ")
+        ))),
+        Ending::Signal | Ending::DurationElapsed | Ending::AllDone | Ending::OutputClosed => Ok(()),
+    }
+}
+
+fn start_pipeline(
+    config: &Config,
+    index: usize,
+    symbol: &Symbol,
+    endpoint: &Endpoint,
+    connector: &Arc<Connector>,
+    events: &Sender<AppEvent>,
+) -> std::io::Result<Pipeline> {
+    let stop = StopToken::new();
+    let stats = Arc::new(SymbolStats::default());
+    let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
+    let processor = spawn_processor(Processor {
+        symbol: symbol.clone(),
+        kind: config.kind,
+        format: config.format,
+        delay: config.delays.get(index).copied().unwrap_or_default(),
+        max_messages: config.max_messages,
+        frames: receiver,
+        stop: stop.clone(),
+        stats: Arc::clone(&stats),
+        sink: LineSink::new(Box::new(StdoutOutput)),
+        events: events.clone(),
+    })?;
+    let reader = spawn_reader(Reader {
+        symbol: symbol.clone(),
+        url: endpoint.stream_url(symbol, config.kind),
+        endpoint: endpoint.clone(),
+        connector: Arc::clone(connector),
+        frames,
+        stop: stop.clone(),
+        stats: Arc::clone(&stats),
+        events: events.clone(),
+    });
+    let reader = match reader {
+        Ok(reader) => reader,
+        Err(error) => {
+            stop.trigger();
+            let _ = processor.join();
+            return Err(error);
+        }
+    };
+    Ok(Pipeline {
+        symbol: symbol.clone(),
+        stop,
+        stats,
+        threads: vec![reader, processor],
+    })
+}
+
+/// Waits for the first reason to stop; also returns the symbols that failed on the way.
+fn wait_for_end(
+    config: &Config,
+    inbox: &Receiver<AppEvent>,
+    pipelines: usize,
+) -> (Ending, Vec<String>) {
+    let deadline = config.duration.map_or_else(never, after);
+    let mut running = pipelines;
+    let mut failures = Vec::new();
+    let ending = loop {
+        select! {
+            recv(inbox) -> event => match event {
+                Ok(AppEvent::Signal(name)) => {
+                    info!("{name} received: stopping (send it again to exit at once)");
+                    break Ending::Signal;
+                }
+                Ok(AppEvent::OutputClosed) => break Ending::OutputClosed,
+                Ok(AppEvent::OutputFailed(error)) => break Ending::OutputFailed(error),
+                Ok(AppEvent::PipelineDone(_)) => {
+                    running -= 1;
+                    if running == 0 {
+                        break Ending::AllDone;
+                    }
+                }
+                Ok(AppEvent::PipelineFailed(symbol, why)) => {
+                    error!("{symbol}: giving up: {why}");
+                    failures.push(symbol.to_string());
+                    running -= 1;
+                    if running == 0 {
+                        break Ending::AllDone;
+                    }
+                }
+                // Unreachable while `run` holds a sender; treat it as the end.
+                Err(_) => break Ending::AllDone,
+            },
+            recv(deadline) -> _ => break Ending::DurationElapsed,
+        }
+    };
+    (ending, failures)
+}
+
+fn stop_all(pipelines: &[Pipeline]) {
+    for pipeline in pipelines {
+        pipeline.stop.trigger();
+    }
+}
+
+/// Joins the threads that finish within [`SHUTDOWN_GRACE`]; returns how many panicked.
+/// Threads still stuck after it are left behind: the process is about to exit.
+fn join_all(threads: Vec<JoinHandle<()>>) -> usize {
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    while Instant::now() < deadline && threads.iter().any(|thread| !thread.is_finished()) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut panicked = 0;
+    for thread in threads {
+        if thread.is_finished() && thread.join().is_err() {
+            panicked += 1;
+        }
+    }
+    panicked
+}

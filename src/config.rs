@@ -1,0 +1,587 @@
+//! One validated [`Config`] from the command line and the optional TOML file
+//! (`--config`, shaped like `config.example.toml`): flag → file → default, then
+//! cross-checked. Every problem is a [`UsageError`], found before any thread or socket exists.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use native_tls::Certificate;
+use serde::Deserialize;
+
+use crate::cli::{Cli, parse_max_messages, parse_queue_capacity, parse_run_duration};
+use crate::format::OutputFormat;
+use crate::queue::OverflowPolicy;
+use crate::spec::{DelaySpec, Endpoint, StreamKind, Symbol};
+
+/// Queue capacity per symbol when neither flag nor file sets one.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
+
+/// A bad flag, config key or value: one line naming it and what is accepted. Exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Where the streams come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A real (or user-run mock) exchange at this endpoint.
+    Exchange(Endpoint),
+    /// The in-process mock exchange (`--simulate`).
+    Simulate,
+}
+
+/// Everything the run needs, resolved and checked.
+#[derive(Clone)]
+pub struct Config {
+    /// Symbols, uppercase, duplicates removed, in the order given.
+    pub symbols: Vec<Symbol>,
+    /// The stream kind every symbol reads.
+    pub kind: StreamKind,
+    /// The exchange or the simulation.
+    pub source: Source,
+    /// Queue capacity per symbol.
+    pub queue_capacity: usize,
+    /// What a full queue does.
+    pub overflow: OverflowPolicy,
+    /// How lines are written.
+    pub format: OutputFormat,
+    /// Per-symbol processor delay, aligned with `symbols`.
+    pub delays: Vec<Duration>,
+    /// Extra trusted roots (`--ca-cert`).
+    pub ca_certs: Vec<Certificate>,
+    /// Lines per symbol before that symbol stops.
+    pub max_messages: Option<u64>,
+    /// Run time before everything stops.
+    pub duration: Option<Duration>,
+    /// `-v` count.
+    pub verbose: u8,
+    /// `-q` count.
+    pub quiet: u8,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("symbols", &self.symbols)
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("overflow", &self.overflow)
+            .field("format", &self.format)
+            .field("delays", &self.delays)
+            .field("ca_certs", &self.ca_certs.len())
+            .field("max_messages", &self.max_messages)
+            .field("duration", &self.duration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The config file as written. Values stay text until parsed by the same types as the flags,
+/// so an error names the key and says what the flag would say.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    symbols: Option<Vec<String>>,
+    stream: Option<String>,
+    market: Option<String>,
+    endpoint: Option<String>,
+    delay: Option<Vec<String>>,
+    queue: Option<toml::Value>,
+    overflow: Option<String>,
+    format: Option<String>,
+    ca_cert: Option<PathBuf>,
+    max_messages: Option<toml::Value>,
+    duration: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads and parses `path`.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not valid TOML of the expected shape.
+    pub fn load(path: &Path) -> Result<Self, UsageError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            UsageError(format!(
+                "cannot read config file '{}': {error}",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses TOML `text`; `path` only names the file in errors.
+    ///
+    /// # Errors
+    /// The text is not valid TOML of the expected shape.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, UsageError> {
+        toml::from_str(text).map_err(|error: toml::de::Error| {
+            let line = error.span().map(|span| {
+                1 + text.as_bytes()[..span.start.min(text.len())]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+            });
+            let message = error.message().trim().replace('\n', " ");
+            UsageError(match line {
+                Some(line) => format!("config file '{}', line {line}: {message}", path.display()),
+                None => format!("config file '{}': {message}", path.display()),
+            })
+        })
+    }
+}
+
+/// Parses a config value with its flag's parser; the error names the file and key.
+fn file_value<T: FromStr<Err = String>>(
+    value: Option<&String>,
+    key: &str,
+    path: &Path,
+) -> Result<Option<T>, UsageError> {
+    value
+        .map(|text| text.parse::<T>())
+        .transpose()
+        .map_err(|error| UsageError(format!("config file '{}': {key}: {error}", path.display())))
+}
+
+/// A TOML number or string given to a numeric setting, checked by the flag's parser.
+fn file_number<T>(
+    value: Option<&toml::Value>,
+    key: &str,
+    path: &Path,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, UsageError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let text = match value {
+        toml::Value::Integer(number) => number.to_string(),
+        toml::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    parse(&text)
+        .map(Some)
+        .map_err(|error| UsageError(format!("config file '{}': {key}: {error}", path.display())))
+}
+
+/// Merges the command line and its config file (if any) into a checked [`Config`].
+///
+/// # Errors
+/// The first problem found, as a one-line [`UsageError`].
+pub fn build(cli: Cli) -> Result<Config, UsageError> {
+    let (file, file_path) = match &cli.config {
+        Some(path) => (FileConfig::load(path)?, path.clone()),
+        None => (FileConfig::default(), PathBuf::from("<none>")),
+    };
+    let path = file_path.as_path();
+
+    let file_symbols = file
+        .symbols
+        .iter()
+        .flatten()
+        .map(|text| {
+            text.parse::<Symbol>().map_err(|error| {
+                UsageError(format!(
+                    "config file '{}': symbols: {error}",
+                    path.display()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let given = if cli.symbols.is_empty() {
+        file_symbols
+    } else {
+        cli.symbols
+    };
+    let mut symbols: Vec<Symbol> = Vec::with_capacity(given.len());
+    for symbol in given {
+        if !symbols.contains(&symbol) {
+            symbols.push(symbol);
+        }
+    }
+    if symbols.is_empty() {
+        return Err(UsageError(
+            "no symbol given: name at least one, like 'binance-listen ETHUSDT BNBUSDT', or list them under 'symbols' in the config file"
+                .to_owned(),
+        ));
+    }
+
+    let kind = cli
+        .stream
+        .or(file_value(file.stream.as_ref(), "stream", path)?)
+        .unwrap_or(StreamKind::Trade);
+    let market = cli
+        .market
+        .or(file_value(file.market.as_ref(), "market", path)?)
+        .unwrap_or_default();
+    if !market.offers(kind) {
+        return Err(UsageError(format!(
+            "stream kind '{kind}' is not offered on the {market} market; use aggTrade for futures trades"
+        )));
+    }
+    let endpoint = match cli.endpoint {
+        Some(endpoint) => endpoint,
+        None => file_value(file.endpoint.as_ref(), "endpoint", path)?
+            .unwrap_or_else(|| market.endpoint(kind)),
+    };
+    let source = if cli.simulate {
+        Source::Simulate
+    } else {
+        Source::Exchange(endpoint)
+    };
+
+    let queue_capacity = match cli.queue {
+        Some(capacity) => capacity,
+        None => file_number(file.queue.as_ref(), "queue", path, parse_queue_capacity)?
+            .unwrap_or(DEFAULT_QUEUE_CAPACITY),
+    };
+    let overflow = cli
+        .overflow
+        .or(file_value(file.overflow.as_ref(), "overflow", path)?)
+        .unwrap_or_default();
+    let format = cli
+        .format
+        .or(file_value(file.format.as_ref(), "format", path)?)
+        .unwrap_or_default();
+    let max_messages = match cli.max_messages {
+        Some(count) => Some(count),
+        None => file_number(
+            file.max_messages.as_ref(),
+            "max_messages",
+            path,
+            parse_max_messages,
+        )?,
+    };
+    let duration = match cli.duration {
+        Some(duration) => Some(duration),
+        None => file
+            .duration
+            .as_deref()
+            .map(parse_run_duration)
+            .transpose()
+            .map_err(|error| {
+                UsageError(format!(
+                    "config file '{}': duration: {error}",
+                    path.display()
+                ))
+            })?,
+    };
+
+    let mut delay_specs = file
+        .delay
+        .iter()
+        .flatten()
+        .map(|text| {
+            text.parse::<DelaySpec>().map_err(|error| {
+                UsageError(format!("config file '{}': delay: {error}", path.display()))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    delay_specs.extend(cli.delays);
+    let delays = resolve_delays(&symbols, &delay_specs)?;
+
+    let ca_path = match cli.ca_cert {
+        Some(path) => Some(path),
+        // A relative path in the file is relative to the file, not to where it is run from.
+        None => file.ca_cert.map(|ca| match file_path.parent() {
+            Some(dir) if ca.is_relative() => dir.join(ca),
+            _ => ca,
+        }),
+    };
+    let ca_certs = match ca_path {
+        Some(path) => load_ca_certs(&path)?,
+        None => Vec::new(),
+    };
+
+    Ok(Config {
+        symbols,
+        kind,
+        source,
+        queue_capacity,
+        overflow,
+        format,
+        delays,
+        ca_certs,
+        max_messages,
+        duration,
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+    })
+}
+
+/// Each symbol's delay: its own spec, else the one for every symbol, else none. Later specs
+/// (command line after file) win. A spec for a symbol not listened to is an error.
+fn resolve_delays(symbols: &[Symbol], specs: &[DelaySpec]) -> Result<Vec<Duration>, UsageError> {
+    let mut every: Option<Duration> = None;
+    let mut own: Vec<Option<Duration>> = vec![None; symbols.len()];
+    for spec in specs {
+        match &spec.symbol {
+            None => every = Some(spec.delay),
+            Some(symbol) => match symbols.iter().position(|listened| listened == symbol) {
+                Some(index) => own[index] = Some(spec.delay),
+                None => {
+                    let listened: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
+                    return Err(UsageError(format!(
+                        "invalid delay for '{symbol}': {symbol} is not one of the symbols listened to ({})",
+                        listened.join(", ")
+                    )));
+                }
+            },
+        }
+    }
+    Ok(own
+        .into_iter()
+        .map(|delay| delay.or(every).unwrap_or(Duration::ZERO))
+        .collect())
+}
+
+fn load_ca_certs(path: &Path) -> Result<Vec<Certificate>, UsageError> {
+    let pem = std::fs::read(path).map_err(|error| {
+        UsageError(format!(
+            "cannot read CA certificate file '{}': {error}",
+            path.display()
+        ))
+    })?;
+    match Certificate::stack_from_pem(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        _ => Err(UsageError(format!(
+            "invalid CA certificate file '{}': expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("binance-listen").chain(args.iter().copied())).unwrap()
+    }
+
+    fn write_config(text: &str) -> (tempdir::TempDir, PathBuf) {
+        let dir = tempdir::TempDir::new();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    /// A throwaway directory under the target dir, removed on drop.
+    mod tempdir {
+        use std::path::{Path, PathBuf};
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        pub struct TempDir(PathBuf);
+
+        impl TempDir {
+            pub fn new() -> Self {
+                static NEXT: AtomicU32 = AtomicU32::new(0);
+                let path = std::env::temp_dir().join(format!(
+                    "binance-listen-unit-{}-{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&path).unwrap();
+                Self(path)
+            }
+
+            pub fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+
+        impl Drop for TempDir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_are_spot_trades() {
+        let config = build(cli(&["ethusdt", "BNBUSDT", "ETHUSDT"])).unwrap();
+        let names: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+        assert_eq!(names, ["ETHUSDT", "BNBUSDT"]);
+        assert_eq!(config.kind, StreamKind::Trade);
+        assert_eq!(
+            config.source,
+            Source::Exchange("wss://stream.binance.com:9443".parse().unwrap())
+        );
+        assert_eq!(config.queue_capacity, DEFAULT_QUEUE_CAPACITY);
+        assert_eq!(config.overflow, OverflowPolicy::DropOldest);
+        assert_eq!(config.format, OutputFormat::Json);
+        assert_eq!(config.delays, [Duration::ZERO, Duration::ZERO]);
+    }
+
+    #[test]
+    fn delays_resolve_per_symbol_and_reject_strangers() {
+        let config = build(cli(&[
+            "--delay",
+            "5ms",
+            "--delay",
+            "ETHUSDT=200ms",
+            "ETHUSDT",
+            "BNBUSDT",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.delays,
+            [Duration::from_millis(200), Duration::from_millis(5)]
+        );
+        let error = build(cli(&["--delay", "XRPUSDT=1s", "ETHUSDT", "BNBUSDT"])).unwrap_err();
+        assert_eq!(
+            error.0,
+            "invalid delay for 'XRPUSDT': XRPUSDT is not one of the symbols listened to (ETHUSDT, BNBUSDT)"
+        );
+    }
+
+    #[test]
+    fn no_symbol_is_a_usage_error() {
+        let error = build(cli(&[])).unwrap_err();
+        assert!(error.0.starts_with("no symbol given"), "{error}");
+    }
+
+    #[test]
+    fn futures_have_no_trade_stream() {
+        let error = build(cli(&["--market", "futures", "BTCUSDT"])).unwrap_err();
+        assert_eq!(
+            error.0,
+            "stream kind 'trade' is not offered on the futures market; use aggTrade for futures trades"
+        );
+        let config = build(cli(&[
+            "--market", "futures", "--stream", "aggTrade", "BTCUSDT",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.source,
+            Source::Exchange("wss://fstream.binance.com/market".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let (_dir, path) = write_config(
+            r#"
+symbols = ["solusdt"]
+stream = "aggTrade"
+queue = 10
+overflow = "block"
+format = "raw"
+delay = ["SOLUSDT=1s"]
+max_messages = 7
+duration = "1m"
+endpoint = "ws://127.0.0.1:9001"
+"#,
+        );
+        let path_text = path.to_str().unwrap();
+        let from_file = build(cli(&["--config", path_text])).unwrap();
+        assert_eq!(from_file.symbols[0].as_str(), "SOLUSDT");
+        assert_eq!(from_file.kind, StreamKind::AggTrade);
+        assert_eq!(from_file.queue_capacity, 10);
+        assert_eq!(from_file.overflow, OverflowPolicy::Block);
+        assert_eq!(from_file.format, OutputFormat::Raw);
+        assert_eq!(from_file.delays, [Duration::from_secs(1)]);
+        assert_eq!(from_file.max_messages, Some(7));
+        assert_eq!(from_file.duration, Some(Duration::from_secs(60)));
+        assert_eq!(
+            from_file.source,
+            Source::Exchange("ws://127.0.0.1:9001".parse().unwrap())
+        );
+
+        let flags = build(cli(&[
+            "--config",
+            path_text,
+            "--queue",
+            "20",
+            "--overflow",
+            "drop-newest",
+            "--format",
+            "json",
+            "--delay",
+            "SOLUSDT=2s",
+            "--endpoint",
+            "ws://127.0.0.1:9002",
+            "SOLUSDT",
+        ]))
+        .unwrap();
+        assert_eq!(flags.queue_capacity, 20);
+        assert_eq!(flags.overflow, OverflowPolicy::DropNewest);
+        assert_eq!(flags.format, OutputFormat::Json);
+        assert_eq!(flags.delays, [Duration::from_secs(2)]);
+        assert_eq!(
+            flags.source,
+            Source::Exchange("ws://127.0.0.1:9002".parse().unwrap())
+        );
+        assert_eq!(
+            flags.max_messages,
+            Some(7),
+            "unset flags keep the file's value"
+        );
+    }
+
+    #[test]
+    fn bad_file_values_name_the_file_key_and_accepted_values() {
+        let (_dir, path) = write_config("overflow = \"lose\"\n");
+        let error = build(cli(&["--config", path.to_str().unwrap(), "ETHUSDT"])).unwrap_err();
+        assert_eq!(
+            error.0,
+            format!(
+                "config file '{}': overflow: unknown overflow policy 'lose': expected drop-oldest, drop-newest or block",
+                path.display()
+            )
+        );
+        let (_dir, path) = write_config("queue = 0\n");
+        let error = build(cli(&["--config", path.to_str().unwrap(), "ETHUSDT"])).unwrap_err();
+        assert!(
+            error.0.ends_with(
+                "queue: invalid queue capacity '0': expected a whole number from 1 to 1000000"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_toml_are_reported_on_one_line() {
+        let (_dir, path) = write_config("symbols = [\"ETHUSDT\"]\nqueue_size = 5\n");
+        let error = build(cli(&["--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(error.0.contains("line 2"), "{error}");
+        assert!(error.0.contains("queue_size"), "{error}");
+        assert!(!error.0.contains('\n'));
+        let (_dir, path) = write_config("symbols = [\n");
+        let error = build(cli(&["--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(error.0.starts_with("config file '"), "{error}");
+        assert!(!error.0.contains('\n'));
+    }
+
+    #[test]
+    fn a_missing_or_empty_ca_file_is_a_usage_error() {
+        let error = build(cli(&["--ca-cert", "/nonexistent/ca.pem", "ETHUSDT"])).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("cannot read CA certificate file '/nonexistent/ca.pem'")
+        );
+        let (_dir, path) = write_config("not a certificate");
+        let error = build(cli(&["--ca-cert", path.to_str().unwrap(), "ETHUSDT"])).unwrap_err();
+        assert!(
+            error.0.starts_with("invalid CA certificate file"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_example_config_parses_and_matches_the_defaults() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"));
+        let config = build(cli(&["--config", path.to_str().unwrap()])).unwrap();
+        let defaults = build(cli(&["ETHUSDT", "BNBUSDT"])).unwrap();
+        assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Logging set-up (tracing to stderr; stdout belongs to the data) and [`Throttle`], which
+//! keeps a flood of identical problems down to one line now and a count every so often.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. `RUST_LOG` rules when set and no `-v`/`-q` was given;
+/// otherwise `verbose - quiet` steps from `info` (our crate) with dependencies at `warn`.
+pub fn init(verbose: u8, quiet: u8) {
+    let level = match i16::from(verbose) - i16::from(quiet) {
+        i16::MIN..=-2 => "error",
+        -1 => "warn",
+        0 => "info",
+        1 => "debug",
+        2..=i16::MAX => "trace",
+    };
+    let from_env = (verbose == 0 && quiet == 0)
+        .then(|| EnvFilter::try_from_default_env().ok())
+        .flatten();
+    let filter = from_env.unwrap_or_else(|| {
+        let dependencies = if verbose >= 2 { "debug" } else { "warn" };
+        EnvFilter::new(format!("{dependencies},binance_listen={level}"))
+    });
+    // `try_init` fails only if a subscriber is already set (tests running `run` twice).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Rate-limits reports of one kind of event: the first occurrence is reported at once,
+/// later ones are counted and reported together at most once per interval.
+#[derive(Debug)]
+pub struct Throttle {
+    interval: Duration,
+    next_report: Option<Instant>,
+    pending: u64,
+}
+
+impl Throttle {
+    /// A throttle that reports at most once per `interval`.
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            next_report: None,
+            pending: 0,
+        }
+    }
+
+    /// Counts `count` occurrences at `now`; returns the number to report when a report is due.
+    pub fn record(&mut self, count: u64, now: Instant) -> Option<u64> {
+        self.pending += count;
+        self.due(now)
+    }
+
+    /// Returns the occurrences held back, when their report is due (for idle ticks, so the
+    /// last burst is reported even if nothing else happens).
+    pub fn due(&mut self, now: Instant) -> Option<u64> {
+        if self.pending == 0 || self.next_report.is_some_and(|at| now < at) {
+            return None;
+        }
+        self.next_report = Some(now + self.interval);
+        Some(std::mem::take(&mut self.pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_now_then_one_count_per_interval() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut throttle = Throttle::new(10 * second);
+        assert_eq!(throttle.record(1, start), Some(1));
+        assert_eq!(throttle.record(3, start + second), None);
+        assert_eq!(throttle.record(2, start + 2 * second), None);
+        assert_eq!(throttle.due(start + 9 * second), None);
+        assert_eq!(throttle.due(start + 10 * second), Some(5));
+        assert_eq!(throttle.due(start + 30 * second), None);
+        assert_eq!(throttle.record(1, start + 31 * second), Some(1));
+    }
+}

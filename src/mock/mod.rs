@@ -1,0 +1,314 @@
+//! [`MockExchange`]: a real WebSocket server on 127.0.0.1 that speaks Binance's stream
+//! protocol: `/ws/<symbol>@<kind>` paths, Binance's payloads, server pings, a chosen rate
+//! per stream (up to as fast as possible), consecutive ids per stream that continue across
+//! reconnects, and optional TLS. Tests start it on an ephemeral port; `--simulate` runs one
+//! in-process with lively prices; `examples/mock_exchange.rs` runs it alone.
+//!
+//! Threads: one accept thread (`mock-accept`) and one per connection (`mock-conn-N`).
+//! Dropping the exchange (or [`MockExchange::shutdown`]) stops and joins them all.
+
+mod connection;
+mod feed;
+
+pub use feed::Feed;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use native_tls::{Identity, TlsAcceptor};
+
+use crate::spec::StreamKind;
+
+/// How fast each stream sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// About this many messages per second per stream.
+    PerSecond(f64),
+    /// As fast as the connection takes them.
+    Unlimited,
+}
+
+/// A server certificate and key, PEM-encoded, for `wss://`.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// The certificate chain, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// The leaf's private key (PKCS#8).
+    pub key_pem: Vec<u8>,
+}
+
+/// What the mock exchange does. Start from [`MockConfig::new`] and chain the setters.
+#[derive(Clone)]
+pub struct MockConfig {
+    port: u16,
+    rate: Rate,
+    count: Option<u64>,
+    ping_interval: Option<Duration>,
+    lively: bool,
+    tls: Option<TlsIdentity>,
+}
+
+impl MockConfig {
+    /// 10 messages per second per stream, evenly spaced, no pings, plain `ws://`,
+    /// on an ephemeral port.
+    pub fn new() -> Self {
+        Self {
+            port: 0,
+            rate: Rate::PerSecond(10.0),
+            count: None,
+            ping_interval: None,
+            lively: false,
+            tls: None,
+        }
+    }
+
+    /// What `--simulate` runs: about 8 trades a second per symbol, arriving at random with
+    /// occasional bursts, like a real market.
+    pub fn simulation() -> Self {
+        Self::new().rate(Rate::PerSecond(8.0)).lively(true)
+    }
+
+    /// Listen on this port (0 = any free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Messages per second per stream.
+    pub fn rate(mut self, rate: Rate) -> Self {
+        self.rate = rate;
+        self
+    }
+
+    /// Send ids 1..=count on each stream (across its connections), then stay connected and quiet.
+    pub fn count(mut self, count: u64) -> Self {
+        self.count = Some(count);
+        self
+    }
+
+    /// Send a ping on every connection this often.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = Some(interval);
+        self
+    }
+
+    /// Random (Poisson) arrivals with bursts instead of even spacing.
+    pub fn lively(mut self, lively: bool) -> Self {
+        self.lively = lively;
+        self
+    }
+
+    /// Serve `wss://` with this identity.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Something the mock saw, for tests to wait on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MockEvent {
+    /// A client completed the WebSocket handshake on `path`.
+    Connected {
+        /// Connection number, from 1.
+        connection: u64,
+        /// The request path, e.g. `/ws/ethusdt@trade`.
+        path: String,
+    },
+    /// The client sent a close frame.
+    ClientClosed {
+        /// Connection number.
+        connection: u64,
+    },
+    /// The client answered a ping.
+    Pong {
+        /// Connection number.
+        connection: u64,
+        /// The pong's payload (a correct pong echoes the ping's).
+        payload: Vec<u8>,
+    },
+    /// The connection ended.
+    Disconnected {
+        /// Connection number.
+        connection: u64,
+        /// Data messages sent on it.
+        sent: u64,
+    },
+    /// A TLS or WebSocket handshake failed (for instance: the client rejected our certificate).
+    HandshakeFailed {
+        /// Why.
+        detail: String,
+    },
+}
+
+/// State shared by the accept thread and the connection threads.
+struct Shared {
+    config: MockConfig,
+    tls: Option<TlsAcceptor>,
+    stopping: AtomicBool,
+    panicked: AtomicBool,
+    next_connection: AtomicU64,
+    feeds: Mutex<HashMap<String, Arc<Mutex<Feed>>>>,
+    events: Sender<MockEvent>,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    fn emit(&self, event: MockEvent) {
+        // Nobody listening (the exchange is being dropped) is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// The feed of `stream` (e.g. `ethusdt@trade`), created on first use.
+    fn feed(&self, stream: &str, symbol: &str, kind: StreamKind) -> Arc<Mutex<Feed>> {
+        let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            feeds
+                .entry(stream.to_owned())
+                .or_insert_with(|| Arc::new(Mutex::new(Feed::new(symbol, kind, 1)))),
+        )
+    }
+}
+
+/// A running mock exchange. Dropping it stops it.
+pub struct MockExchange {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    events: Receiver<MockEvent>,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+impl MockExchange {
+    /// Binds 127.0.0.1 and starts serving.
+    ///
+    /// # Errors
+    /// The port cannot be bound, the TLS identity is invalid, or a thread cannot start.
+    pub fn start(config: MockConfig) -> io::Result<Self> {
+        let tls = match &config.tls {
+            Some(identity) => {
+                let identity = Identity::from_pkcs8(&identity.cert_pem, &identity.key_pem)
+                    .and_then(TlsAcceptor::new)
+                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+                Some(identity)
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))?;
+        let address = listener.local_addr()?;
+        let (sender, events) = unbounded();
+        let shared = Arc::new(Shared {
+            config,
+            tls,
+            stopping: AtomicBool::new(false),
+            panicked: AtomicBool::new(false),
+            next_connection: AtomicU64::new(1),
+            feeds: Mutex::new(HashMap::new()),
+            events: sender,
+        });
+        let accept_shared = Arc::clone(&shared);
+        let accept_thread = thread::Builder::new()
+            .name("mock-accept".to_owned())
+            .spawn(move || accept_loop(&listener, &accept_shared))?;
+        Ok(Self {
+            address,
+            shared,
+            events,
+            accept_thread: Some(accept_thread),
+        })
+    }
+
+    /// The base URL to give `--endpoint`: `ws://127.0.0.1:PORT`, or `wss://localhost:PORT`
+    /// with TLS (certificates name `localhost`).
+    pub fn url(&self) -> String {
+        if self.shared.tls.is_some() {
+            format!("wss://localhost:{}", self.address.port())
+        } else {
+            format!("ws://{}", self.address)
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// What the exchange saw, in order.
+    pub fn events(&self) -> &Receiver<MockEvent> {
+        &self.events
+    }
+
+    /// Stops the exchange, closing every connection with a close frame, and joins its threads.
+    ///
+    /// # Errors
+    /// A thread of the exchange panicked.
+    pub fn shutdown(mut self) -> Result<(), String> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), String> {
+        let Some(accept_thread) = self.accept_thread.take() else {
+            return Ok(());
+        };
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        // Wake the blocking accept() so the thread sees the flag.
+        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
+        if accept_thread.join().is_err() || self.shared.panicked.load(Ordering::Relaxed) {
+            return Err("a mock exchange thread panicked".to_owned());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for MockExchange {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    for stream in listener.incoming() {
+        if shared.stopping() {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+        let connection_shared = Arc::clone(shared);
+        let spawned = thread::Builder::new()
+            .name(format!("mock-conn-{id}"))
+            .spawn(move || connection::serve(stream, id, &connection_shared));
+        if let Ok(handle) = spawned {
+            connections.push(handle);
+        }
+        let (finished, running): (Vec<_>, Vec<_>) = connections
+            .into_iter()
+            .partition(|handle| handle.is_finished());
+        join_all(finished, shared);
+        connections = running;
+    }
+    join_all(connections, shared);
+}
+
+/// Joins connection threads, remembering any panic for [`MockExchange::shutdown`].
+fn join_all(handles: Vec<JoinHandle<()>>, shared: &Shared) {
+    for handle in handles {
+        if handle.join().is_err() {
+            shared.panicked.store(true, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Where lines go: [`LineOutput`] (stdout now; per-symbol files and commands later) and
+//! [`LineSink`], a processor's batch buffer. Lines are formatted into the batch and written
+//! in one locked `write_all` when the processor is about to wait (its queue ran dry or it is
+//! about to sleep `--delay`) or the batch is full: an idle stream shows each line at once, a
+//! busy one makes few syscalls, and lines of different symbols never interleave.
+
+use std::io::{self, Write};
+
+/// A batch that reaches this size is written even if more frames are waiting.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
+
+/// A destination for whole-line batches.
+pub trait LineOutput: Send {
+    /// Writes `batch`, which holds only whole lines, and flushes it.
+    ///
+    /// # Errors
+    /// The I/O error; `BrokenPipe` means the reader went away (`| head`) and is not a failure.
+    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()>;
+}
+
+/// The process's stdout, shared by every processor; each batch is written under its lock.
+#[derive(Debug, Default)]
+pub struct StdoutOutput;
+
+impl LineOutput for StdoutOutput {
+    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+        let mut stdout = io::stdout().lock();
+        // std's stdout is line-buffered; a batch of whole lines passes straight through.
+        stdout.write_all(batch)?;
+        stdout.flush()
+    }
+}
+
+/// One processor's batch of formatted lines and the output they go to.
+pub struct LineSink {
+    output: Box<dyn LineOutput>,
+    batch: Vec<u8>,
+    lines: u64,
+}
+
+impl LineSink {
+    /// A sink writing to `output`, with its batch buffer allocated once, up front.
+    pub fn new(output: Box<dyn LineOutput>) -> Self {
+        Self {
+            output,
+            batch: Vec::with_capacity(MAX_BATCH_BYTES + 4096),
+            lines: 0,
+        }
+    }
+
+    /// The batch to append one whole line to; call [`line_added`](Self::line_added) after.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.batch
+    }
+
+    /// Records that one line was appended (for the written count).
+    pub fn line_added(&mut self) {
+        self.lines += 1;
+    }
+
+    /// Whether the batch is big enough to write now.
+    pub fn is_full(&self) -> bool {
+        self.batch.len() >= MAX_BATCH_BYTES
+    }
+
+    /// Writes the batch, if any; returns how many lines it held.
+    ///
+    /// # Errors
+    /// The output's error. The batch is discarded either way: a failed output is not retried.
+    pub fn flush(&mut self) -> io::Result<u64> {
+        if self.batch.is_empty() {
+            return Ok(0);
+        }
+        let result = self.output.write_batch(&self.batch);
+        self.batch.clear();
+        let lines = std::mem::take(&mut self.lines);
+        result.map(|()| lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl LineOutput for Recorder {
+        fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+            self.0.lock().unwrap().push(batch.to_vec());
+            Ok(())
+        }
+    }
+
+    struct Closed;
+
+    impl LineOutput for Closed {
+        fn write_batch(&mut self, _: &[u8]) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn lines_are_written_in_one_batch_and_counted() {
+        let recorder = Recorder::default();
+        let mut sink = LineSink::new(Box::new(recorder.clone()));
+        for line in ["a\n", "b\n"] {
+            sink.buffer().extend_from_slice(line.as_bytes());
+            sink.line_added();
+        }
+        assert_eq!(sink.flush().unwrap(), 2);
+        assert_eq!(sink.flush().unwrap(), 0);
+        assert_eq!(*recorder.0.lock().unwrap(), vec![b"a\nb\n".to_vec()]);
+    }
+
+    #[test]
+    fn a_closed_output_reports_broken_pipe_and_drops_the_batch() {
+        let mut sink = LineSink::new(Box::new(Closed));
+        sink.buffer().extend_from_slice(b"a\n");
+        sink.line_added();
+        assert_eq!(sink.flush().unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(sink.flush().unwrap(), 0);
+    }
+
+    #[test]
+    fn fills_at_the_batch_cap() {
+        let mut sink = LineSink::new(Box::new(Recorder::default()));
+        sink.buffer().resize(MAX_BATCH_BYTES - 1, b'x');
+        assert!(!sink.is_full());
+        sink.buffer().push(b'\n');
+        assert!(sink.is_full());
+    }
+}

@@ -1,0 +1,298 @@
+//! The processor thread (`proc-<SYMBOL>`): the symbol's "handler". It takes frames from the
+//! symbol's queue, sleeps `--delay` if set, parses the payload, formats one line into its
+//! [`LineSink`] and writes batches when it is about to wait. A bad frame is counted, reported
+//! (throttled) and skipped; it never ends the thread.
+
+use std::io;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
+use tracing::{debug, error, warn};
+
+use crate::app::{AppEvent, ExitGuard};
+use crate::event::{DataError, DataErrorKind, parse_event};
+use crate::format::{OutputFormat, write_line};
+use crate::log::Throttle;
+use crate::output::LineSink;
+use crate::queue::Frame;
+use crate::spec::{StreamKind, Symbol};
+use crate::stats::SymbolStats;
+use crate::stop::StopToken;
+
+/// Stack for a processor thread: parsing and formatting need little, and with thousands of
+/// symbols the default 2 MiB of address space per thread adds up.
+const PROCESSOR_STACK_BYTES: usize = 256 * 1024;
+
+/// How often a repeated kind of bad frame is reported.
+const BAD_FRAME_REPORT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Longest payload excerpt quoted in a log line.
+const PAYLOAD_EXCERPT_BYTES: usize = 120;
+
+/// Everything one processor needs; built by `app`, moved into the thread.
+pub struct Processor {
+    /// The symbol served.
+    pub symbol: Symbol,
+    /// The kind its stream carries.
+    pub kind: StreamKind,
+    /// How lines are written.
+    pub format: OutputFormat,
+    /// Sleep per message (`--delay`); zero for none.
+    pub delay: Duration,
+    /// Stop after this many lines (`--max-messages`).
+    pub max_messages: Option<u64>,
+    /// The symbol's queue.
+    pub frames: Receiver<Frame>,
+    /// The pipeline's stop token.
+    pub stop: StopToken,
+    /// The symbol's counters.
+    pub stats: Arc<SymbolStats>,
+    /// Where lines go.
+    pub sink: LineSink,
+    /// Tells `app` the pipeline finished or the output closed.
+    pub events: Sender<AppEvent>,
+}
+
+/// Starts the processor thread.
+///
+/// # Errors
+/// The OS refused to create the thread.
+pub fn spawn_processor(processor: Processor) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(processor.symbol.thread_name("proc-"))
+        .stack_size(PROCESSOR_STACK_BYTES)
+        .spawn(move || processor.run())
+}
+
+impl Processor {
+    fn run(mut self) {
+        let _guard = ExitGuard {
+            symbol: self.symbol.clone(),
+            role: "processor",
+            stop: self.stop.clone(),
+            events: self.events.clone(),
+        };
+        let mut reports = BadFrameReports::new();
+        let mut lines = 0u64;
+        while let Some(frame) = self.next_frame(&mut reports) {
+            if !self.delay.is_zero() {
+                // Show what is done before sleeping, as a real handler's output would.
+                if !self.flush() || !self.stop.sleep(self.delay) {
+                    return;
+                }
+            }
+            match parse_event(self.kind, &frame.payload) {
+                Ok(event) => {
+                    write_line(
+                        self.sink.buffer(),
+                        self.format,
+                        self.symbol.as_str(),
+                        &event,
+                        &frame,
+                    );
+                    self.sink.line_added();
+                    lines += 1;
+                }
+                Err(error) => {
+                    self.stats.processor.skipped.add(1);
+                    reports.record(&self.symbol, &error, &frame.payload);
+                }
+            }
+            if self.max_messages.is_some_and(|max| lines >= max) {
+                if self.flush() {
+                    let _ = self
+                        .events
+                        .send(AppEvent::PipelineDone(self.symbol.clone()));
+                }
+                return;
+            }
+            if self.sink.is_full() && !self.flush() {
+                return;
+            }
+        }
+        self.flush();
+    }
+
+    /// The next frame, or `None` when the pipeline stops. Writes the batch before waiting.
+    fn next_frame(&mut self, reports: &mut BadFrameReports) -> Option<Frame> {
+        if self.stop.is_triggered() {
+            return None;
+        }
+        match self.frames.try_recv() {
+            Ok(frame) => return Some(frame),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+        if !self.flush() {
+            return None;
+        }
+        reports.report_due(&self.symbol);
+        select! {
+            recv(self.frames) -> frame => frame.ok(),
+            recv(self.stop.wake_channel()) -> _ => None,
+        }
+    }
+
+    /// Writes the batch; `false` when the output is gone and the processor must stop.
+    fn flush(&mut self) -> bool {
+        match self.sink.flush() {
+            Ok(lines) => {
+                self.stats.processor.written.add(lines);
+                true
+            }
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                let _ = self.events.send(AppEvent::OutputClosed);
+                false
+            }
+            Err(error) => {
+                error!("{}: cannot write output: {error}", self.symbol);
+                let _ = self.events.send(AppEvent::OutputFailed(error.to_string()));
+                false
+            }
+        }
+    }
+}
+
+/// One throttle per kind of bad frame, so a flood of one kind never hides another.
+struct BadFrameReports {
+    throttles: [Throttle; DataErrorKind::ALL.len()],
+}
+
+impl BadFrameReports {
+    fn new() -> Self {
+        Self {
+            throttles: std::array::from_fn(|_| Throttle::new(BAD_FRAME_REPORT_INTERVAL)),
+        }
+    }
+
+    fn record(&mut self, symbol: &Symbol, error: &DataError, payload: &str) {
+        let index = kind_index(error.kind);
+        let Some(count) = self.throttles[index].record(1, Instant::now()) else {
+            return;
+        };
+        let excerpt = excerpt(payload);
+        if error.kind == DataErrorKind::ControlResponse {
+            debug!("{symbol}: skipped a control response: {excerpt}");
+        } else if count == 1 {
+            warn!("{symbol}: skipped a frame: {error}; payload: {excerpt}");
+        } else {
+            warn!(
+                "{symbol}: skipped {count} frames ({}) in the last {}s; latest: {error}; payload: {excerpt}",
+                error.kind.name(),
+                BAD_FRAME_REPORT_INTERVAL.as_secs()
+            );
+        }
+    }
+
+    /// Reports counts held back by the throttles once they are due (called when idle).
+    fn report_due(&mut self, symbol: &Symbol) {
+        let now = Instant::now();
+        for (kind, throttle) in DataErrorKind::ALL.iter().zip(&mut self.throttles) {
+            if let Some(count) = throttle.due(now)
+                && *kind != DataErrorKind::ControlResponse
+            {
+                warn!("{symbol}: skipped {count} more frames ({})", kind.name());
+            }
+        }
+    }
+}
+
+fn kind_index(kind: DataErrorKind) -> usize {
+    DataErrorKind::ALL
+        .iter()
+        .position(|candidate| *candidate == kind)
+        .unwrap_or(0)
+}
+
+/// The start of a payload, cut on a char boundary, for log lines.
+fn excerpt(payload: &str) -> String {
+    if payload.len() <= PAYLOAD_EXCERPT_BYTES {
+        return payload.to_owned();
+    }
+    let mut cut = PAYLOAD_EXCERPT_BYTES;
+    while !payload.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes)", &payload[..cut], payload.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::LineOutput;
+    use crate::queue::{OverflowPolicy, Pushed, frame_queue};
+    use crossbeam_channel::unbounded;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+    impl LineOutput for Recorder {
+        fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+            self.0.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        }
+    }
+
+    fn trade(id: u64) -> String {
+        format!(
+            r#"{{"e":"trade","E":1,"s":"ETHUSDT","t":{id},"p":"1.5","q":"2","T":1,"m":false,"M":true}}"#
+        )
+    }
+
+    #[test]
+    fn writes_good_frames_skips_bad_ones_and_stops_at_max_messages() {
+        let (frames, receiver) = frame_queue(16, OverflowPolicy::Block);
+        let (events, app) = unbounded();
+        let recorder = Recorder::default();
+        let stats = Arc::new(SymbolStats::default());
+        let stop = StopToken::new();
+        let processor = Processor {
+            symbol: "ethusdt".parse().unwrap(),
+            kind: StreamKind::Trade,
+            format: OutputFormat::Json,
+            delay: Duration::ZERO,
+            max_messages: Some(3),
+            frames: receiver,
+            stop: stop.clone(),
+            stats: Arc::clone(&stats),
+            sink: LineSink::new(Box::new(recorder.clone())),
+            events,
+        };
+        for payload in [trade(1), "garbage".to_owned(), trade(2), trade(3), trade(4)] {
+            let frame = Frame {
+                payload: payload.into(),
+                recv_time_us: 7,
+            };
+            assert_eq!(frames.push(frame, &stop), Pushed::Queued { dropped: 0 });
+        }
+        spawn_processor(processor).unwrap().join().unwrap();
+        let output = String::from_utf8(recorder.0.lock().unwrap().clone()).unwrap();
+        let ids: Vec<&str> = output
+            .lines()
+            .map(|line| {
+                line.split("\"trade_id\":")
+                    .nth(1)
+                    .unwrap()
+                    .split(',')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        assert_eq!(stats.processor.written.get(), 3);
+        assert_eq!(stats.processor.skipped.get(), 1);
+        assert!(matches!(app.try_recv(), Ok(AppEvent::PipelineDone(_))));
+        assert!(stop.is_triggered(), "the reader must be told to stop");
+    }
+
+    #[test]
+    fn excerpts_cut_on_char_boundaries() {
+        let long = "é".repeat(100);
+        let cut = excerpt(&long);
+        assert!(cut.ends_with("… (200 bytes)"));
+        assert_eq!(excerpt("short"), "short");
+    }
+}

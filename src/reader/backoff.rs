@@ -1,0 +1,73 @@
+//! Reconnect pacing: exponential backoff with full jitter ("Exponential Backoff and Jitter",
+//! AWS Architecture Blog, 2015): the n-th retry waits a uniform random time in
+//! `[0, min(cap, first * 2^n)]`, so symbols that lost their connections together do not
+//! come back together.
+
+use std::time::Duration;
+
+use crate::rand::Rng;
+
+/// Upper bound of the first retry's wait: the first retry is fast.
+pub const FIRST_RETRY_CEILING: Duration = Duration::from_millis(500);
+
+/// No wait is longer than this.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// Backoff state for one reader.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    attempt: u32,
+    rng: Rng,
+}
+
+impl Backoff {
+    /// A fresh backoff drawing its jitter from `rng`.
+    pub fn new(rng: Rng) -> Self {
+        Self { attempt: 0, rng }
+    }
+
+    /// The wait before the next attempt; each call widens the window until the cap.
+    pub fn next_delay(&mut self) -> Duration {
+        let ceiling = FIRST_RETRY_CEILING
+            .saturating_mul(1u32 << self.attempt.min(16))
+            .min(MAX_RETRY_DELAY);
+        self.attempt = self.attempt.saturating_add(1);
+        ceiling.mul_f64(self.rng.next_f64())
+    }
+
+    /// Starts over after a healthy connection.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_double_up_to_the_cap_and_reset() {
+        let mut backoff = Backoff::new(Rng::with_seed(1));
+        let mut ceiling = FIRST_RETRY_CEILING;
+        for _ in 0..20 {
+            let delay = backoff.next_delay();
+            assert!(delay <= ceiling, "{delay:?} > {ceiling:?}");
+            ceiling = (ceiling * 2).min(MAX_RETRY_DELAY);
+        }
+        backoff.reset();
+        assert!(backoff.next_delay() <= FIRST_RETRY_CEILING);
+    }
+
+    #[test]
+    fn jitter_spreads_retries() {
+        let mut backoff = Backoff::new(Rng::with_seed(2));
+        for _ in 0..10 {
+            backoff.next_delay();
+        }
+        let delays: Vec<Duration> = (0..100).map(|_| backoff.next_delay()).collect();
+        let min = delays.iter().min().unwrap();
+        let max = delays.iter().max().unwrap();
+        assert!(*max - *min > Duration::from_secs(10), "{min:?}..{max:?}");
+        assert!(*max <= MAX_RETRY_DELAY);
+    }
+}

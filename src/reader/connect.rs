@@ -1,0 +1,315 @@
+//! Opening one stream's WebSocket: TCP (with a timeout, no Nagle), TLS through native-tls
+//! (system roots plus `--ca-cert`), then the WebSocket upgrade. Every blocking step runs on a
+//! socket with a short read timeout and is resumed until done, so a stop request or a
+//! deadline interrupts it within [`READ_TICK`]. Failures are classified by what the reader
+//! should do next ([`ConnectError::is_fatal`], [`ConnectError::retry_after`]).
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use native_tls::{Certificate, TlsConnector};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::HandshakeError;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Error as WsError, WebSocket};
+
+use crate::spec::Endpoint;
+use crate::stop::StopToken;
+
+/// An open market-data WebSocket.
+pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+
+/// The longest a read blocks before the reader re-checks its stop token and timers.
+pub const READ_TICK: Duration = Duration::from_millis(250);
+
+/// Time allowed for the TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time allowed for the TLS and WebSocket handshakes together.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Writes are rare (pongs, close frames); one that cannot finish in this time means a dead link.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest frame or message accepted. Binance's biggest payloads (depth20, all-market
+/// arrays) are tens of KiB; tungstenite's 64 MiB default would let one bad frame eat memory.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// Bytes read from the socket at a time. Market-data frames are small; tungstenite's 128 KiB
+/// default costs 128 KiB per symbol for nothing.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Opens connections; one per process, shared by every reader.
+pub struct Connector {
+    tls: TlsConnector,
+    websocket: WebSocketConfig,
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The stop token fired during the attempt.
+    Stopped,
+    /// The host name did not resolve.
+    Resolve {
+        /// `host:port` tried.
+        host_port: String,
+        /// The resolver's error.
+        error: io::Error,
+    },
+    /// No TCP connection (refused, unreachable, timed out).
+    Tcp {
+        /// `host:port` tried.
+        host_port: String,
+        /// The last address's error.
+        error: io::Error,
+    },
+    /// The TLS handshake failed.
+    Tls {
+        /// `host:port` tried.
+        host_port: String,
+        /// The TLS library's reason.
+        detail: String,
+        /// Whether the server's certificate was not trusted: retrying cannot help.
+        certificate: bool,
+    },
+    /// The server answered the upgrade with an HTTP error status.
+    Rejected {
+        /// `host:port` tried.
+        host_port: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The `Retry-After` header, if any.
+        retry_after: Option<Duration>,
+    },
+    /// Any other handshake failure (timeout, protocol error, connection reset).
+    Handshake {
+        /// `host:port` tried.
+        host_port: String,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl ConnectError {
+    /// Whether retrying is pointless: an untrusted certificate will not become trusted.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Tls {
+                certificate: true,
+                ..
+            }
+        )
+    }
+
+    /// The earliest the server allows another attempt (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Rejected { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Stopped => f.write_str("stopped while connecting"),
+            Self::Resolve { host_port, error } => write!(f, "cannot resolve {host_port}: {error}"),
+            Self::Tcp { host_port, error } => write!(f, "cannot connect to {host_port}: {error}"),
+            Self::Tls {
+                host_port,
+                detail,
+                certificate: true,
+            } => write!(
+                f,
+                "TLS certificate of {host_port} is not trusted: {detail}; if the server uses a private CA, pass it with --ca-cert FILE"
+            ),
+            Self::Tls {
+                host_port, detail, ..
+            } => write!(f, "TLS handshake with {host_port} failed: {detail}"),
+            Self::Rejected {
+                host_port,
+                status,
+                retry_after,
+            } => {
+                write!(
+                    f,
+                    "{host_port} refused the WebSocket upgrade with HTTP {status}"
+                )?;
+                if let Some(wait) = retry_after {
+                    write!(f, " (Retry-After: {}s)", wait.as_secs())?;
+                }
+                Ok(())
+            }
+            Self::Handshake { host_port, detail } => {
+                write!(f, "WebSocket handshake with {host_port} failed: {detail}")
+            }
+        }
+    }
+}
+
+impl Connector {
+    /// A connector trusting the system's roots plus `extra_roots` (`--ca-cert`).
+    ///
+    /// # Errors
+    /// The TLS library could not be initialised.
+    pub fn new(extra_roots: &[Certificate]) -> Result<Self, native_tls::Error> {
+        let mut tls = TlsConnector::builder();
+        for root in extra_roots {
+            tls.add_root_certificate(root.clone());
+        }
+        let websocket = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(0)
+            .max_write_buffer_size(MAX_MESSAGE_BYTES)
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        Ok(Self {
+            tls: tls.build()?,
+            websocket,
+        })
+    }
+
+    /// Opens `url` (a stream URL of `endpoint`). The socket returned reads with a
+    /// [`READ_TICK`] timeout.
+    ///
+    /// # Errors
+    /// Why no connection was made; see [`ConnectError`].
+    pub fn connect(
+        &self,
+        url: &str,
+        endpoint: &Endpoint,
+        stop: &StopToken,
+    ) -> Result<Socket, ConnectError> {
+        let host_port = endpoint.host_port();
+        let tcp = connect_tcp(endpoint, &host_port)?;
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let handshake_failed = |detail: String| ConnectError::Handshake {
+            host_port: host_port.clone(),
+            detail,
+        };
+        tcp.set_read_timeout(Some(READ_TICK))
+            .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)))
+            .and_then(|()| tcp.set_nodelay(true))
+            .map_err(|error| handshake_failed(error.to_string()))?;
+        let stream = if endpoint.is_tls() {
+            MaybeTlsStream::NativeTls(
+                self.tls_handshake(tcp, endpoint, &host_port, stop, deadline)?,
+            )
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        let request = url
+            .into_client_request()
+            .map_err(|error| handshake_failed(error.to_string()))?;
+        let mut attempt =
+            tungstenite::client::client_with_config(request, stream, Some(self.websocket));
+        loop {
+            match attempt {
+                Ok((socket, _response)) => return Ok(socket),
+                Err(HandshakeError::Interrupted(partial)) => {
+                    check_progress(stop, deadline, &host_port)?;
+                    attempt = partial.handshake();
+                }
+                Err(HandshakeError::Failure(error)) => {
+                    return Err(upgrade_error(error, host_port));
+                }
+            }
+        }
+    }
+
+    fn tls_handshake(
+        &self,
+        tcp: TcpStream,
+        endpoint: &Endpoint,
+        host_port: &str,
+        stop: &StopToken,
+        deadline: Instant,
+    ) -> Result<native_tls::TlsStream<TcpStream>, ConnectError> {
+        let mut attempt = self.tls.connect(endpoint.host(), tcp);
+        loop {
+            match attempt {
+                Ok(stream) => return Ok(stream),
+                Err(native_tls::HandshakeError::WouldBlock(partial)) => {
+                    check_progress(stop, deadline, host_port)?;
+                    attempt = partial.handshake();
+                }
+                Err(native_tls::HandshakeError::Failure(error)) => {
+                    let detail = error.to_string();
+                    return Err(ConnectError::Tls {
+                        host_port: host_port.to_owned(),
+                        certificate: detail.contains("certificate"),
+                        detail,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Resolves `endpoint` and connects to the first address that answers.
+fn connect_tcp(endpoint: &Endpoint, host_port: &str) -> Result<TcpStream, ConnectError> {
+    let addresses: Vec<SocketAddr> = (endpoint.host(), endpoint.port())
+        .to_socket_addrs()
+        .map_err(|error| ConnectError::Resolve {
+            host_port: host_port.to_owned(),
+            error,
+        })?
+        .collect();
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address found");
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+            Ok(tcp) => return Ok(tcp),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(ConnectError::Tcp {
+        host_port: host_port.to_owned(),
+        error: last_error,
+    })
+}
+
+/// Between two resumptions of a handshake: give up if stopped or out of time.
+fn check_progress(
+    stop: &StopToken,
+    deadline: Instant,
+    host_port: &str,
+) -> Result<(), ConnectError> {
+    if stop.is_triggered() {
+        return Err(ConnectError::Stopped);
+    }
+    if Instant::now() >= deadline {
+        return Err(ConnectError::Handshake {
+            host_port: host_port.to_owned(),
+            detail: format!("no answer within {}s", HANDSHAKE_TIMEOUT.as_secs()),
+        });
+    }
+    Ok(())
+}
+
+fn upgrade_error(error: WsError, host_port: String) -> ConnectError {
+    match error {
+        WsError::Http(response) => {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            ConnectError::Rejected {
+                host_port,
+                status: response.status().as_u16(),
+                retry_after,
+            }
+        }
+        other => ConnectError::Handshake {
+            host_port,
+            detail: other.to_string(),
+        },
+    }
+}
