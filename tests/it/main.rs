@@ -1,1 +1,10 @@
-//! Integration tests: the real binary against the in-crate mock exchange.
+//! Integration tests: the real binary (`CARGO_BIN_EXE_binance-listen`) against the in-crate
+//! mock exchange on 127.0.0.1, one module per behaviour a user sees.
+
+mod cli_errors;
+mod config_file;
+mod isolation;
+mod shutdown;
+mod streaming;
+mod support;
+mod tls;

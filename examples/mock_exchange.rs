@@ -1,0 +1,106 @@
+//! Runs the in-crate mock exchange on its own, on 127.0.0.1, until Ctrl-C:
+//!
+//! ```text
+//! cargo run --example mock_exchange -- --rate 100 ETHUSDT
+//! cargo run --example mock_exchange -- --rate max --count 100000 --port 9000
+//! cargo run --example mock_exchange -- --tls        # wss:// with a fresh private CA
+//! ```
+//!
+//! It serves any `/ws/<symbol>@<kind>` stream; the symbols given only shape the printed
+//! `binance-listen` command. With `--tls` it generates a CA and a `localhost` certificate
+//! (rcgen, nothing is written but the CA's PEM file, whose path it prints).
+
+use std::time::Duration;
+
+use binance_listen::mock::Rate;
+use binance_listen::units::parse_duration;
+use binance_listen::{MockConfig, MockEvent, MockExchange};
+use clap::Parser;
+
+/// The same certificate generator the integration tests use.
+#[path = "../tests/it/support/tls.rs"]
+mod pki;
+
+/// A Binance-like market-data WebSocket server for trying binance-listen offline.
+#[derive(Parser)]
+struct Args {
+    /// Messages per second per stream, or "max" for as fast as possible
+    #[arg(long, default_value = "10")]
+    rate: String,
+    /// Send ids 1..=N per stream, then stay connected and quiet
+    #[arg(long)]
+    count: Option<u64>,
+    /// Port to listen on (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Ping every connection this often (e.g. 20s)
+    #[arg(long, value_parser = parse_duration)]
+    ping_interval: Option<Duration>,
+    /// Random arrivals with bursts, like --simulate
+    #[arg(long)]
+    lively: bool,
+    /// Serve wss:// with a freshly generated private CA (its PEM path is printed)
+    #[arg(long)]
+    tls: bool,
+    /// Symbols to show in the suggested command
+    symbols: Vec<String>,
+}
+
+fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let rate = match args.rate.as_str() {
+        "max" => Rate::Unlimited,
+        text => match text.parse::<f64>() {
+            Ok(rate) if rate > 0.0 => Rate::PerSecond(rate),
+            _ => {
+                return Err(format!(
+                    "invalid --rate '{text}': expected a positive number or max"
+                ));
+            }
+        },
+    };
+    let mut config = MockConfig::new()
+        .port(args.port)
+        .rate(rate)
+        .lively(args.lively);
+    if let Some(count) = args.count {
+        config = config.count(count);
+    }
+    if let Some(interval) = args.ping_interval {
+        config = config.ping_interval(interval);
+    }
+    let mut ca_flag = String::new();
+    if args.tls {
+        let pki = pki::generate();
+        let path =
+            std::env::temp_dir().join(format!("binance-listen-mock-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, &pki.ca_pem).map_err(|error| error.to_string())?;
+        ca_flag = format!(" --ca-cert {}", path.display());
+        config = config.tls(pki.server);
+    }
+    let exchange = MockExchange::start(config).map_err(|error| error.to_string())?;
+    let symbols = if args.symbols.is_empty() {
+        "ETHUSDT BNBUSDT".to_owned()
+    } else {
+        args.symbols.join(" ")
+    };
+    eprintln!("mock exchange listening at {}", exchange.url());
+    eprintln!(
+        "try: binance-listen --endpoint {}{ca_flag} {symbols}",
+        exchange.url()
+    );
+    for event in exchange.events() {
+        match event {
+            MockEvent::Connected { connection, path } => {
+                eprintln!("#{connection} connected: {path}")
+            }
+            MockEvent::Disconnected { connection, sent } => {
+                eprintln!("#{connection} disconnected after {sent} messages");
+            }
+            MockEvent::HandshakeFailed { detail } => eprintln!("handshake failed: {detail}"),
+            MockEvent::ClientClosed { connection } => eprintln!("#{connection} sent a close frame"),
+            MockEvent::Pong { .. } => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Ending a run: signals (with a summary, close frames sent), `--duration`, a closed stdout,
+//! and a host that cannot be reached (named, retried, no panic).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use binance_listen::mock::Rate;
+use binance_listen::{MockConfig, MockEvent};
+
+use crate::support::{Exchange, Listener, PATIENCE, trade, wait_with_deadline};
+
+/// The promise: a signal ends the run within a second, even with a long --delay.
+const EXIT_AFTER_SIGNAL: Duration = Duration::from_secs(1);
+
+fn summary_for<'a>(stderr: &'a str, symbol: &str) -> &'a str {
+    stderr
+        .lines()
+        .find(|line| line.starts_with("binance-listen: summary") && line.contains(symbol))
+        .unwrap_or_else(|| panic!("no summary line for {symbol} in:\n{stderr}"))
+}
+
+fn signal_stops_within_a_second(signal: &str) {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(200.0)));
+    let mut listener = Listener::start(&[
+        "--endpoint",
+        &exchange.url(),
+        "--delay",
+        "ETHUSDT=10s",
+        "ETHUSDT",
+        "BNBUSDT",
+    ]);
+    // Wait until both are streaming (ETHUSDT's first line comes after its 10 s delay, so
+    // wait for its connection instead).
+    for _ in 0..2 {
+        exchange.expect_event("both connections", |event| {
+            matches!(event, MockEvent::Connected { .. })
+        });
+    }
+    while trade(&listener.expect_line()).symbol != "BNBUSDT" {}
+    listener.signal(signal);
+    let signalled = Instant::now();
+    let status = listener.expect_exit_within(PATIENCE);
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(
+        took <= EXIT_AFTER_SIGNAL,
+        "exit took {took:?} after SIG{signal}"
+    );
+    let stderr = listener.full_stderr();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let eth = summary_for(&stderr, "ETHUSDT");
+    assert!(eth.contains("written 0"), "{eth}");
+    assert!(
+        !eth.contains("discarded 0"),
+        "queued frames must be reported: {eth}"
+    );
+    assert!(summary_for(&stderr, "BNBUSDT").contains("received"));
+    for _ in 0..2 {
+        exchange.expect_event("a close frame from the listener", |event| {
+            matches!(event, MockEvent::ClientClosed { .. })
+        });
+    }
+}
+
+#[test]
+fn sigint_stops_within_a_second_with_a_summary_and_close_frames() {
+    signal_stops_within_a_second("INT");
+}
+
+#[test]
+fn sigterm_stops_the_same_way() {
+    signal_stops_within_a_second("TERM");
+}
+
+#[test]
+fn duration_ends_the_run_with_a_summary() {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(100.0)));
+    let mut listener =
+        Listener::start(&["--endpoint", &exchange.url(), "--duration", "1s", "ETHUSDT"]);
+    listener.expect_line();
+    assert!(listener.expect_exit_within(PATIENCE).success());
+    assert!(summary_for(&listener.full_stderr(), "ETHUSDT").contains("received"));
+}
+
+#[test]
+fn a_closed_stdout_ends_the_program_quietly_with_status_0() {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(500.0)));
+    let (mut child, stdout) =
+        Listener::start_with_stdout(&["--endpoint", &exchange.url(), "ETHUSDT", "BNBUSDT"]);
+    // Like `| head -5`: read five lines, then close the pipe.
+    let mut reader = BufReader::new(stdout);
+    for _ in 0..5 {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).expect("read") > 0);
+    }
+    drop(reader);
+    let status = wait_with_deadline(&mut child, PATIENCE).expect("exits after stdout closes");
+    let closed = Instant::now();
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+    }
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(closed.elapsed() < PATIENCE);
+}
+
+#[test]
+fn an_unreachable_host_is_named_and_retried_without_panicking() {
+    // A port that was just free: connections are refused.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("ws://127.0.0.1:{port}");
+    let mut listener = Listener::start(&["--endpoint", &endpoint, "ETHUSDT"]);
+    let needle = format!("cannot connect to 127.0.0.1:{port}");
+    let first = listener.expect_stderr(&needle);
+    assert!(first.contains("retrying in"), "{first}");
+    listener.expect_stderr(&needle);
+    listener.signal("INT");
+    assert!(listener.expect_exit_within(PATIENCE).success());
+    let stderr = listener.full_stderr();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(summary_for(&stderr, "ETHUSDT").contains("received 0"));
+}
