@@ -207,7 +207,7 @@ impl Sender<'_> {
                         exhausted = true;
                         break;
                     }
-                    feed.next_payload(&mut payload, unix_millis());
+                    feed.next_payload(&mut payload, event_time(config.micros));
                 }
                 match self.socket.write(Message::text(payload.as_str())) {
                     Ok(()) => {}
@@ -334,10 +334,16 @@ fn is_timeout(error: &io::Error) -> bool {
     )
 }
 
-fn unix_millis() -> u64 {
-    SystemTime::now()
+/// Now, in milliseconds since the epoch, or microseconds when `micros`.
+fn event_time(micros: bool) -> u64 {
+    let elapsed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+        .unwrap_or_default();
+    if micros {
+        elapsed.as_micros() as u64
+    } else {
+        elapsed.as_millis() as u64
+    }
 }
 
 #[cfg(test)]

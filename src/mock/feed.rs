@@ -49,7 +49,9 @@ impl Feed {
     }
 
     /// Writes the next event's payload into `out` (cleared first) and advances the feed.
-    pub fn next_payload(&mut self, out: &mut String, now_ms: u64) {
+    /// `now` is the event time in the stream's time unit (ms, or µs like Binance's
+    /// `timeUnit=MICROSECOND`).
+    pub fn next_payload(&mut self, out: &mut String, now: u64) {
         out.clear();
         self.step_price();
         let id = self.next_id;
@@ -58,12 +60,12 @@ impl Feed {
         let price = Decimal(self.price);
         let qty = Decimal(self.lot * (1 + self.rng.below(40) * self.rng.below(8)));
         let buyer_maker = self.rng.below(2) == 0;
-        let trade_time = now_ms.saturating_sub(self.rng.below(3));
+        let trade_time = now.saturating_sub(self.rng.below(3));
         // Writing to a String cannot fail.
         let _ = match self.kind {
             StreamKind::Trade => write!(
                 out,
-                r#"{{"e":"trade","E":{now_ms},"s":"{symbol}","t":{id},"p":"{price}","q":"{qty}","T":{trade_time},"m":{buyer_maker},"M":true}}"#
+                r#"{{"e":"trade","E":{now},"s":"{symbol}","t":{id},"p":"{price}","q":"{qty}","T":{trade_time},"m":{buyer_maker},"M":true}}"#
             ),
             StreamKind::AggTrade => {
                 let first = self.next_trade_id;
@@ -71,7 +73,7 @@ impl Feed {
                 self.next_trade_id = last + 1;
                 write!(
                     out,
-                    r#"{{"e":"aggTrade","E":{now_ms},"s":"{symbol}","a":{id},"p":"{price}","q":"{qty}","f":{first},"l":{last},"T":{trade_time},"m":{buyer_maker},"M":true}}"#
+                    r#"{{"e":"aggTrade","E":{now},"s":"{symbol}","a":{id},"p":"{price}","q":"{qty}","f":{first},"l":{last},"T":{trade_time},"m":{buyer_maker},"M":true}}"#
                 )
             }
             StreamKind::BookTicker => {

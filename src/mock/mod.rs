@@ -51,6 +51,7 @@ pub struct MockConfig {
     count: Option<u64>,
     ping_interval: Option<Duration>,
     lively: bool,
+    micros: bool,
     tls: Option<TlsIdentity>,
 }
 
@@ -64,6 +65,7 @@ impl MockConfig {
             count: None,
             ping_interval: None,
             lively: false,
+            micros: false,
             tls: None,
         }
     }
@@ -101,6 +103,13 @@ impl MockConfig {
     /// Random (Poisson) arrivals with bursts instead of even spacing.
     pub fn lively(mut self, lively: bool) -> Self {
         self.lively = lively;
+        self
+    }
+
+    /// Event and trade times in microseconds, as Binance sends them with
+    /// `timeUnit=MICROSECOND`: benchmarks measure latency from them.
+    pub fn micros(mut self, micros: bool) -> Self {
+        self.micros = micros;
         self
     }
 

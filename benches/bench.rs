@@ -1,0 +1,221 @@
+//! The project's benchmark: the release binary against the in-crate mock exchange on
+//! loopback, each scenario printing its figures. Nothing here asserts a time.
+//!
+//! ```text
+//! cargo bench --bench bench                     # every scenario, default sizes
+//! cargo bench --bench bench -- throughput [MESSAGES]
+//! cargo bench --bench bench -- isolation [RATE] [SECONDS]
+//! ```
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use binance_listen::mock::Rate;
+use binance_listen::{MockConfig, MockExchange};
+
+const LISTENER: &str = env!("CARGO_BIN_EXE_binance-listen");
+
+fn main() {
+    // `cargo bench` appends `--bench`; scenario arguments follow the `--`.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--bench"))
+        .collect();
+    let number = |index: usize, default: u64| {
+        args.get(index)
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(default)
+    };
+    match args.first().map(String::as_str) {
+        Some("throughput") => throughput(number(1, 2_000_000)),
+        Some("isolation") => isolation(number(1, 1000), number(2, 10)),
+        None => {
+            throughput(2_000_000);
+            isolation(1000, 10);
+        }
+        Some(other) => {
+            eprintln!("unknown scenario '{other}': expected throughput or isolation");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// One stream, the mock sending as fast as loopback allows, `--overflow block` so nothing
+/// is dropped, stdout drained and counted by this process.
+fn throughput(messages: u64) {
+    println!(
+        "== throughput: 1 stream, {messages} trades as fast as loopback allows, --overflow block"
+    );
+    let mock = start_mock(MockConfig::new().rate(Rate::Unlimited).count(messages));
+    let count = messages.to_string();
+    let cpu_before = children_cpu();
+    let started = Instant::now();
+    let mut child = spawn_listener(&[
+        "--endpoint",
+        &mock.url(),
+        "--overflow",
+        "block",
+        "--max-messages",
+        &count,
+        "-q",
+        "ETHUSDT",
+    ]);
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut buffer = vec![0u8; 1 << 20];
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    loop {
+        match stdout.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => {
+                bytes += read as u64;
+                lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        }
+    }
+    let status = child.wait().expect("listener exits");
+    let wall = started.elapsed();
+    let cpu = children_cpu() - cpu_before;
+    println!(
+        "  lines written    {lines} ({:.1} MB) status {status}",
+        bytes as f64 / 1e6
+    );
+    println!("  wall time        {:.2} s", wall.as_secs_f64());
+    println!(
+        "  throughput       {:.0} lines/s",
+        lines as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "  listener CPU     {:.2} s = {:.2} µs per message",
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / lines.max(1) as f64
+    );
+}
+
+/// ETHUSDT and BNBUSDT at `rate` msg/s each for `seconds`; BNBUSDT's latency (mock event
+/// time in µs → line read from the pipe) without and with `--delay ETHUSDT=200ms`.
+fn isolation(rate: u64, seconds: u64) {
+    println!(
+        "== isolation: ETHUSDT and BNBUSDT at {rate} msg/s each for {seconds} s; BNBUSDT latency = mock send → line read from stdout"
+    );
+    let undisturbed = bnb_latencies(rate, seconds, None);
+    let delayed = bnb_latencies(rate, seconds, Some("ETHUSDT=200ms"));
+    println!(
+        "  {:<28} {:>9} {:>9} {:>9} {:>8}",
+        "run", "p50", "p99", "max", "lines"
+    );
+    for (name, latencies) in [
+        ("undisturbed", &undisturbed),
+        ("ETHUSDT --delay 200ms", &delayed),
+    ] {
+        println!(
+            "  {:<28} {:>9} {:>9} {:>9} {:>8}",
+            name,
+            micros(percentile(latencies, 0.50)),
+            micros(percentile(latencies, 0.99)),
+            micros(latencies.last().copied().unwrap_or(0)),
+            latencies.len()
+        );
+    }
+    let ratio = |p: f64| percentile(&delayed, p) as f64 / percentile(&undisturbed, p).max(1) as f64;
+    println!(
+        "  delayed / undisturbed: p50 {:.2}, p99 {:.2}",
+        ratio(0.50),
+        ratio(0.99)
+    );
+}
+
+/// Sorted BNBUSDT latencies in µs, skipping the first second (connection set-up).
+fn bnb_latencies(rate: u64, seconds: u64, delay: Option<&str>) -> Vec<u64> {
+    let mock = start_mock(
+        MockConfig::new()
+            .rate(Rate::PerSecond(rate as f64))
+            .micros(true),
+    );
+    let duration = format!("{seconds}s");
+    let url = mock.url();
+    let mut args = vec!["--endpoint", &url, "--duration", &duration, "-q"];
+    if let Some(delay) = delay {
+        args.extend(["--delay", delay]);
+    }
+    args.extend(["ETHUSDT", "BNBUSDT"]);
+    let mut child = spawn_listener(&args);
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let warm_up = unix_micros() + 1_000_000;
+    let mut latencies = Vec::new();
+    for line in stdout.lines() {
+        let Ok(line) = line else { break };
+        let arrived = unix_micros();
+        if !line.starts_with(r#"{"symbol":"BNBUSDT""#) {
+            continue;
+        }
+        let Some(sent) = field(&line, "\"event_time\":") else {
+            continue;
+        };
+        if sent >= warm_up {
+            latencies.push(arrived.saturating_sub(sent));
+        }
+    }
+    let _ = child.wait();
+    latencies.sort_unstable();
+    latencies
+}
+
+fn start_mock(config: MockConfig) -> MockExchange {
+    MockExchange::start(config).expect("mock exchange starts")
+}
+
+fn spawn_listener(args: &[&str]) -> Child {
+    Command::new(LISTENER)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("listener starts")
+}
+
+/// The integer after `key` in a JSON line.
+fn field(line: &str, key: &str) -> Option<u64> {
+    let start = line.find(key)? + key.len();
+    let digits: String = line[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn micros(value: u64) -> String {
+    if value >= 1000 {
+        format!("{:.2}ms", value as f64 / 1000.0)
+    } else {
+        format!("{value}µs")
+    }
+}
+
+fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as u64)
+}
+
+/// CPU time used by this process's waited-for children (`cutime + cstime` in /proc).
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; cutime and cstime are fields 16 and 17.
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(13).copied().unwrap_or(0) + fields.get(14).copied().unwrap_or(0);
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
+}
