@@ -176,12 +176,17 @@ fn file_number<T>(
 /// # Errors
 /// The first problem found, as a one-line [`UsageError`].
 pub fn build(cli: Cli) -> Result<Config, UsageError> {
-    let (file, file_path) = match &cli.config {
-        Some(path) => (FileConfig::load(path)?, path.clone()),
-        None => (FileConfig::default(), PathBuf::from("<none>")),
-    };
-    let path = file_path.as_path();
+    match cli.config.clone() {
+        Some(path) => {
+            let file = FileConfig::load(&path)?;
+            merge(cli, file, &path)
+        }
+        None => merge(cli, FileConfig::default(), Path::new("<none>")),
+    }
+}
 
+/// Merges `cli` over `file` (read from `path`, which errors name) over the defaults.
+fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> {
     let file_symbols = file
         .symbols
         .iter()
@@ -290,7 +295,7 @@ pub fn build(cli: Cli) -> Result<Config, UsageError> {
     let ca_path = match cli.ca_cert {
         Some(path) => Some(path),
         // A relative path in the file is relative to the file, not to where it is run from.
-        None => file.ca_cert.map(|ca| match file_path.parent() {
+        None => file.ca_cert.map(|ca| match path.parent() {
             Some(dir) if ca.is_relative() => dir.join(ca),
             _ => ca,
         }),
@@ -367,42 +372,10 @@ mod tests {
         Cli::try_parse_from(std::iter::once("binance-listen").chain(args.iter().copied())).unwrap()
     }
 
-    fn write_config(text: &str) -> (tempdir::TempDir, PathBuf) {
-        let dir = tempdir::TempDir::new();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).unwrap();
-        (dir, path)
-    }
-
-    /// A throwaway directory under the target dir, removed on drop.
-    mod tempdir {
-        use std::path::{Path, PathBuf};
-        use std::sync::atomic::{AtomicU32, Ordering};
-
-        pub struct TempDir(PathBuf);
-
-        impl TempDir {
-            pub fn new() -> Self {
-                static NEXT: AtomicU32 = AtomicU32::new(0);
-                let path = std::env::temp_dir().join(format!(
-                    "binance-listen-unit-{}-{}",
-                    std::process::id(),
-                    NEXT.fetch_add(1, Ordering::Relaxed)
-                ));
-                std::fs::create_dir_all(&path).unwrap();
-                Self(path)
-            }
-
-            pub fn path(&self) -> &Path {
-                &self.0
-            }
-        }
-
-        impl Drop for TempDir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
+    /// Builds from `args` and a config file holding `text`, without touching the disk.
+    fn with_file(args: &[&str], text: &str) -> Result<Config, UsageError> {
+        let path = Path::new("/etc/listen.toml");
+        merge(cli(args), FileConfig::parse(text, path)?, path)
     }
 
     #[test]
@@ -468,8 +441,7 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
-        let (_dir, path) = write_config(
-            r#"
+        let file = r#"
 symbols = ["solusdt"]
 stream = "aggTrade"
 queue = 10
@@ -479,10 +451,8 @@ delay = ["SOLUSDT=1s"]
 max_messages = 7
 duration = "1m"
 endpoint = "ws://127.0.0.1:9001"
-"#,
-        );
-        let path_text = path.to_str().unwrap();
-        let from_file = build(cli(&["--config", path_text])).unwrap();
+"#;
+        let from_file = with_file(&[], file).unwrap();
         assert_eq!(from_file.symbols[0].as_str(), "SOLUSDT");
         assert_eq!(from_file.kind, StreamKind::AggTrade);
         assert_eq!(from_file.queue_capacity, 10);
@@ -496,21 +466,22 @@ endpoint = "ws://127.0.0.1:9001"
             Source::Exchange("ws://127.0.0.1:9001".parse().unwrap())
         );
 
-        let flags = build(cli(&[
-            "--config",
-            path_text,
-            "--queue",
-            "20",
-            "--overflow",
-            "drop-newest",
-            "--format",
-            "json",
-            "--delay",
-            "SOLUSDT=2s",
-            "--endpoint",
-            "ws://127.0.0.1:9002",
-            "SOLUSDT",
-        ]))
+        let flags = with_file(
+            &[
+                "--queue",
+                "20",
+                "--overflow",
+                "drop-newest",
+                "--format",
+                "json",
+                "--delay",
+                "SOLUSDT=2s",
+                "--endpoint",
+                "ws://127.0.0.1:9002",
+                "SOLUSDT",
+            ],
+            file,
+        )
         .unwrap();
         assert_eq!(flags.queue_capacity, 20);
         assert_eq!(flags.overflow, OverflowPolicy::DropNewest);
@@ -529,17 +500,12 @@ endpoint = "ws://127.0.0.1:9001"
 
     #[test]
     fn bad_file_values_name_the_file_key_and_accepted_values() {
-        let (_dir, path) = write_config("overflow = \"lose\"\n");
-        let error = build(cli(&["--config", path.to_str().unwrap(), "ETHUSDT"])).unwrap_err();
+        let error = with_file(&["ETHUSDT"], "overflow = \"lose\"\n").unwrap_err();
         assert_eq!(
             error.0,
-            format!(
-                "config file '{}': overflow: unknown overflow policy 'lose': expected drop-oldest, drop-newest or block",
-                path.display()
-            )
+            "config file '/etc/listen.toml': overflow: unknown overflow policy 'lose': expected drop-oldest, drop-newest or block"
         );
-        let (_dir, path) = write_config("queue = 0\n");
-        let error = build(cli(&["--config", path.to_str().unwrap(), "ETHUSDT"])).unwrap_err();
+        let error = with_file(&["ETHUSDT"], "queue = 0\n").unwrap_err();
         assert!(
             error.0.ends_with(
                 "queue: invalid queue capacity '0': expected a whole number from 1 to 1000000"
@@ -550,13 +516,11 @@ endpoint = "ws://127.0.0.1:9001"
 
     #[test]
     fn unknown_keys_and_bad_toml_are_reported_on_one_line() {
-        let (_dir, path) = write_config("symbols = [\"ETHUSDT\"]\nqueue_size = 5\n");
-        let error = build(cli(&["--config", path.to_str().unwrap()])).unwrap_err();
+        let error = with_file(&[], "symbols = [\"ETHUSDT\"]\nqueue_size = 5\n").unwrap_err();
         assert!(error.0.contains("line 2"), "{error}");
         assert!(error.0.contains("queue_size"), "{error}");
         assert!(!error.0.contains('\n'));
-        let (_dir, path) = write_config("symbols = [\n");
-        let error = build(cli(&["--config", path.to_str().unwrap()])).unwrap_err();
+        let error = with_file(&[], "symbols = [\n").unwrap_err();
         assert!(error.0.starts_with("config file '"), "{error}");
         assert!(!error.0.contains('\n'));
     }
@@ -569,8 +533,8 @@ endpoint = "ws://127.0.0.1:9001"
                 .0
                 .starts_with("cannot read CA certificate file '/nonexistent/ca.pem'")
         );
-        let (_dir, path) = write_config("not a certificate");
-        let error = build(cli(&["--ca-cert", path.to_str().unwrap(), "ETHUSDT"])).unwrap_err();
+        let not_pem = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let error = build(cli(&["--ca-cert", not_pem, "ETHUSDT"])).unwrap_err();
         assert!(
             error.0.starts_with("invalid CA certificate file"),
             "{error}"

@@ -61,21 +61,27 @@ fn trade_lines_keep_exact_decimal_strings() {
     }
 }
 
-#[test]
-fn agg_trade_lines_follow_the_documented_schema() {
+/// Runs `--stream KIND --max-messages 5 SYMBOL` against a fresh mock; returns the lines.
+fn five_lines_of(kind: &str, symbol: &str) -> (Vec<String>, Exchange) {
     let exchange = Exchange::start(MockConfig::new().rate(Rate::Unlimited).count(5));
     let (status, stdout, stderr) = run_to_end(&[
         "--endpoint",
         &exchange.url(),
         "--stream",
-        "aggTrade",
+        kind,
         "--max-messages",
         "5",
-        "BTCUSDT",
+        symbol,
     ]);
     assert!(status.success(), "{stderr}");
-    let ids: Vec<u64> = stdout
-        .lines()
+    (stdout.lines().map(str::to_owned).collect(), exchange)
+}
+
+#[test]
+fn agg_trade_lines_follow_the_documented_schema() {
+    let (lines, exchange) = five_lines_of("aggTrade", "BTCUSDT");
+    let ids: Vec<u64> = lines
+        .iter()
         .map(|line| {
             let agg: AggTradeLine = serde_json::from_str(line).expect(line);
             assert_eq!(
@@ -94,19 +100,9 @@ fn agg_trade_lines_follow_the_documented_schema() {
 
 #[test]
 fn book_ticker_lines_follow_the_documented_schema() {
-    let exchange = Exchange::start(MockConfig::new().rate(Rate::Unlimited).count(5));
-    let (status, stdout, stderr) = run_to_end(&[
-        "--endpoint",
-        &exchange.url(),
-        "--stream",
-        "bookticker",
-        "--max-messages",
-        "5",
-        "BNBUSDT",
-    ]);
-    assert!(status.success(), "{stderr}");
-    let ids: Vec<u64> = stdout
-        .lines()
+    let (lines, _exchange) = five_lines_of("bookticker", "BNBUSDT");
+    let ids: Vec<u64> = lines
+        .iter()
         .map(|line| {
             let ticker: BookTickerLine = serde_json::from_str(line).expect(line);
             assert_eq!(ticker.stream, "bookTicker");
