@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use binance_listen::mock::Rate;
+use binance_listen::mock::{BadFrame, Faults, Rate, Rejection};
 use binance_listen::units::parse_duration;
 use binance_listen::{MockConfig, MockEvent, MockExchange};
 use clap::Parser;
@@ -42,6 +42,24 @@ struct Args {
     /// Serve wss:// with a freshly generated private CA (its PEM path is printed)
     #[arg(long)]
     tls: bool,
+    /// Market mode: trades happen on the clock whether anyone listens
+    #[arg(long)]
+    market: bool,
+    /// Fault: close each connection cleanly after N messages
+    #[arg(long, value_name = "N")]
+    close_after: Option<u64>,
+    /// Fault: reset each connection (TCP RST) after N messages
+    #[arg(long, value_name = "N")]
+    reset_after: Option<u64>,
+    /// Fault: stall the first connection (stop sending and reading) after N messages
+    #[arg(long, value_name = "N")]
+    stall_after: Option<u64>,
+    /// Fault: answer the first N upgrades with HTTP 429 and Retry-After: 2
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    reject: usize,
+    /// Fault: after 10 messages send one of each bad frame kind
+    #[arg(long)]
+    bad_frames: bool,
     /// Symbols to show in the suggested command
     symbols: Vec<String>,
 }
@@ -59,10 +77,32 @@ fn main() -> Result<(), String> {
             }
         },
     };
+    let faults = Faults {
+        faulty_connections: args.stall_after.map(|_| 1),
+        close_after_messages: args.close_after,
+        reset_after_messages: args.reset_after,
+        stall_after_messages: args.stall_after,
+        reject_upgrades: vec![
+            Rejection {
+                status: 429,
+                retry_after_secs: Some(2),
+            };
+            args.reject
+        ],
+        bad_frames_after: 10,
+        bad_frames: if args.bad_frames {
+            BadFrame::survivable()
+        } else {
+            Vec::new()
+        },
+        ..Faults::default()
+    };
     let mut config = MockConfig::new()
         .port(args.port)
         .rate(rate)
-        .lively(args.lively);
+        .lively(args.lively)
+        .market(args.market)
+        .faults(faults);
     if let Some(count) = args.count {
         config = config.count(count);
     }
@@ -99,6 +139,9 @@ fn main() -> Result<(), String> {
             }
             MockEvent::HandshakeFailed { detail } => eprintln!("handshake failed: {detail}"),
             MockEvent::ClientClosed { connection } => eprintln!("#{connection} sent a close frame"),
+            MockEvent::Rejected { status, .. } => {
+                eprintln!("rejected an upgrade with HTTP {status}")
+            }
             MockEvent::Pong { .. } => {}
         }
     }

@@ -17,11 +17,13 @@ use crate::output::{LineSink, StdoutOutput};
 use crate::processor::{Processor, spawn_processor};
 use crate::queue::frame_queue;
 use crate::reader::connect::Connector;
+use crate::reader::limiter::ConnectLimiter;
 use crate::reader::{Reader, spawn_reader};
 use crate::signals::forward_signals;
 use crate::spec::{Endpoint, Symbol};
 use crate::stats::{SymbolStats, summary_lines};
 use crate::stop::StopToken;
+use crate::units::format_duration;
 
 /// How long stopping may take before `app` exits without waiting for a stuck thread
 /// (a reader inside a 10 s TCP connect, a processor blocked on a full stdout pipe).
@@ -113,13 +115,24 @@ pub fn run(config: &Config) -> Result<(), Fatal> {
         }
     };
     let connector = Arc::new(
-        Connector::new(&config.ca_certs)
+        Connector::new(&config.ca_certs, config.connection.max_frame_bytes)
             .map_err(|error| Fatal(format!("cannot set up TLS: {error}")))?,
     );
+    let limiter = Arc::new(ConnectLimiter::new(
+        config.connection.attempts_per_window,
+        config.connection.attempt_window,
+    ));
+    announce_connection_pacing(config, &limiter);
 
     let mut pipelines = Vec::with_capacity(config.symbols.len());
     for (index, symbol) in config.symbols.iter().enumerate() {
-        match start_pipeline(config, index, symbol, &endpoint, &connector, &events) {
+        let shared = Shared {
+            endpoint: &endpoint,
+            connector: &connector,
+            limiter: &limiter,
+            events: &events,
+        };
+        match start_pipeline(config, index, symbol, &shared) {
             Ok(pipeline) => pipelines.push(pipeline),
             Err(error) => {
                 stop_all(&pipelines);
@@ -160,14 +173,42 @@ pub fn run(config: &Config) -> Result<(), Fatal> {
     }
 }
 
+/// What every pipeline shares.
+struct Shared<'a> {
+    endpoint: &'a Endpoint,
+    connector: &'a Arc<Connector>,
+    limiter: &'a Arc<ConnectLimiter>,
+    events: &'a Sender<AppEvent>,
+}
+
+/// Says up front when Binance's connection limit will make a large start slow.
+fn announce_connection_pacing(config: &Config, limiter: &ConnectLimiter) {
+    let symbols = u32::try_from(config.symbols.len()).unwrap_or(u32::MAX);
+    if symbols > limiter.burst() {
+        let last = limiter.interval() * (symbols - limiter.burst());
+        info!(
+            "{symbols} symbols: {} connect now, the rest one every {} to stay within {} connection attempts per {}; the last connects in about {}",
+            limiter.burst(),
+            format_duration(limiter.interval()),
+            config.connection.attempts_per_window,
+            format_duration(config.connection.attempt_window),
+            format_duration(last)
+        );
+    }
+}
+
 fn start_pipeline(
     config: &Config,
     index: usize,
     symbol: &Symbol,
-    endpoint: &Endpoint,
-    connector: &Arc<Connector>,
-    events: &Sender<AppEvent>,
+    shared: &Shared<'_>,
 ) -> std::io::Result<Pipeline> {
+    let Shared {
+        endpoint,
+        connector,
+        limiter,
+        events,
+    } = shared;
     let stop = StopToken::new();
     let stats = Arc::new(SymbolStats::default());
     let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
@@ -181,17 +222,20 @@ fn start_pipeline(
         stop: stop.clone(),
         stats: Arc::clone(&stats),
         sink: LineSink::new(Box::new(StdoutOutput)),
-        events: events.clone(),
+        events: (*events).clone(),
     })?;
     let reader = spawn_reader(Reader {
         symbol: symbol.clone(),
+        kind: config.kind,
         url: endpoint.stream_url(symbol, config.kind),
-        endpoint: endpoint.clone(),
+        endpoint: (*endpoint).clone(),
         connector: Arc::clone(connector),
+        limiter: Arc::clone(limiter),
+        settings: config.connection,
         frames,
         stop: stop.clone(),
         stats: Arc::clone(&stats),
-        events: events.clone(),
+        events: (*events).clone(),
     });
     let reader = match reader {
         Ok(reader) => reader,

@@ -87,6 +87,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
     pub duration: Option<Duration>,
 
+    /// Open a replacement connection (and close the old one once it has caught up) when a
+    /// connection gets this old; Binance cuts connections at 24 h [default: 23h50m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_connection_age)]
+    pub max_connection_age: Option<Duration>,
+
     /// Listen to a built-in mock exchange with lively simulated prices: no network needed
     #[arg(long, conflicts_with_all = ["endpoint", "market", "ca_cert"])]
     pub simulate: bool,
@@ -139,6 +144,22 @@ pub fn parse_run_duration(text: &str) -> Result<Duration, String> {
             "invalid run duration '{text}': expected a duration longer than zero, like 30s"
         )),
         duration => Ok(duration),
+    }
+}
+
+/// The shortest `--max-connection-age`: a replacement needs time to open and overlap.
+pub const MIN_CONNECTION_AGE: Duration = Duration::from_secs(1);
+
+/// Parses `--max-connection-age`: at least [`MIN_CONNECTION_AGE`].
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub fn parse_connection_age(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        age if age >= MIN_CONNECTION_AGE => Ok(age),
+        _ => Err(format!(
+            "invalid connection age '{text}': expected at least 1s, like 23h50m"
+        )),
     }
 }
 

@@ -10,13 +10,35 @@ use std::time::Duration;
 use native_tls::Certificate;
 use serde::Deserialize;
 
-use crate::cli::{Cli, parse_max_messages, parse_queue_capacity, parse_run_duration};
+use crate::cli::{
+    Cli, parse_connection_age, parse_max_messages, parse_queue_capacity, parse_run_duration,
+};
 use crate::format::OutputFormat;
 use crate::queue::OverflowPolicy;
+use crate::reader::ConnectionSettings;
+use crate::reader::connect::DEFAULT_MAX_FRAME_BYTES;
+use crate::reader::link::Liveness;
 use crate::spec::{DelaySpec, Endpoint, StreamKind, Symbol};
+use crate::units::parse_duration;
 
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
+
+/// Connection settings when neither flags nor file set them. Binance cuts connections at
+/// 24 h; ten minutes of margin leave room for a replacement to be refused and retried.
+/// A silent socket is pinged after 5 s and declared dead 10 s later: a dead link is caught
+/// within ~15 s, while a healthy server answers pings however quiet its market is.
+/// Binance allows 300 connection attempts per 5 minutes per IP.
+pub const DEFAULT_CONNECTION: ConnectionSettings = ConnectionSettings {
+    max_age: Duration::from_secs(23 * 3600 + 50 * 60),
+    liveness: Liveness {
+        ping_after: Duration::from_secs(5),
+        pong_timeout: Duration::from_secs(10),
+    },
+    max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+    attempts_per_window: 300,
+    attempt_window: Duration::from_secs(300),
+};
 
 /// A bad flag, config key or value: one line naming it and what is accepted. Exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +84,8 @@ pub struct Config {
     pub max_messages: Option<u64>,
     /// Run time before everything stops.
     pub duration: Option<Duration>,
+    /// How connections are kept: ages, stall detection, limits.
+    pub connection: ConnectionSettings,
     /// `-v` count.
     pub verbose: u8,
     /// `-q` count.
@@ -81,6 +105,7 @@ impl fmt::Debug for Config {
             .field("ca_certs", &self.ca_certs.len())
             .field("max_messages", &self.max_messages)
             .field("duration", &self.duration)
+            .field("connection", &self.connection)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +126,19 @@ pub struct FileConfig {
     ca_cert: Option<PathBuf>,
     max_messages: Option<toml::Value>,
     duration: Option<String>,
+    connection: Option<FileConnection>,
+}
+
+/// The config file's `[connection]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConnection {
+    max_age: Option<String>,
+    ping_after: Option<String>,
+    pong_timeout: Option<String>,
+    max_frame_bytes: Option<toml::Value>,
+    attempts_per_window: Option<toml::Value>,
+    attempt_window: Option<String>,
 }
 
 impl FileConfig {
@@ -305,6 +343,12 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         None => Vec::new(),
     };
 
+    let connection = connection_settings(
+        cli.max_connection_age,
+        file.connection.unwrap_or_default(),
+        path,
+    )?;
+
     Ok(Config {
         symbols,
         kind,
@@ -316,8 +360,97 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         ca_certs,
         max_messages,
         duration,
+        connection,
         verbose: cli.verbose,
         quiet: cli.quiet,
+    })
+}
+
+/// The `[connection]` settings: `--max-connection-age` over the file over the defaults.
+fn connection_settings(
+    max_age_flag: Option<Duration>,
+    file: FileConnection,
+    path: &Path,
+) -> Result<ConnectionSettings, UsageError> {
+    let bad = |key: &str, error: String| {
+        UsageError(format!(
+            "config file '{}': connection.{key}: {error}",
+            path.display()
+        ))
+    };
+    let duration = |value: Option<String>, key: &str, minimum: Duration, default: Duration| {
+        let Some(text) = value else {
+            return Ok(default);
+        };
+        match parse_duration(&text) {
+            Ok(duration) if duration >= minimum => Ok(duration),
+            Ok(_) => Err(bad(
+                key,
+                format!("'{text}' is too short: expected at least {minimum:?}"),
+            )),
+            Err(error) => Err(bad(key, error)),
+        }
+    };
+    let defaults = DEFAULT_CONNECTION;
+    let max_age = match max_age_flag {
+        Some(age) => age,
+        None => match file.max_age {
+            Some(text) => parse_connection_age(&text).map_err(|error| bad("max_age", error))?,
+            None => defaults.max_age,
+        },
+    };
+    let tenth = Duration::from_millis(100);
+    let ping_after = duration(
+        file.ping_after,
+        "ping_after",
+        tenth,
+        defaults.liveness.ping_after,
+    )?;
+    let pong_timeout = duration(
+        file.pong_timeout,
+        "pong_timeout",
+        tenth,
+        defaults.liveness.pong_timeout,
+    )?;
+    let attempt_window = duration(
+        file.attempt_window,
+        "attempt_window",
+        Duration::from_secs(1),
+        defaults.attempt_window,
+    )?;
+    let max_frame_bytes = file_number(
+        file.max_frame_bytes.as_ref(),
+        "connection.max_frame_bytes",
+        path,
+        |text| match text.parse::<usize>() {
+            Ok(bytes) if (1024..=64 << 20).contains(&bytes) => Ok(bytes),
+            _ => Err(format!(
+                "invalid frame size '{text}': expected a number of bytes from 1024 to 67108864"
+            )),
+        },
+    )?
+    .unwrap_or(defaults.max_frame_bytes);
+    let attempts_per_window = file_number(
+        file.attempts_per_window.as_ref(),
+        "connection.attempts_per_window",
+        path,
+        |text| match text.parse::<u32>() {
+            Ok(count) if count >= 1 => Ok(count),
+            _ => Err(format!(
+                "invalid attempt count '{text}': expected a whole number, at least 1"
+            )),
+        },
+    )?
+    .unwrap_or(defaults.attempts_per_window);
+    Ok(ConnectionSettings {
+        max_age,
+        liveness: Liveness {
+            ping_after,
+            pong_timeout,
+        },
+        max_frame_bytes,
+        attempts_per_window,
+        attempt_window,
     })
 }
 

@@ -123,6 +123,23 @@ pub enum Event<'a> {
     BookTicker(BookTicker<'a>),
 }
 
+impl Event<'_> {
+    /// The id duplicates and gaps are judged by: trade `t`, aggTrade `a`, bookTicker `u`.
+    pub fn sequence_id(&self) -> Option<u64> {
+        match self {
+            Self::Trade(trade) => Some(trade.trade_id),
+            Self::AggTrade(agg) => Some(agg.agg_trade_id),
+            Self::BookTicker(ticker) => Some(ticker.update_id),
+        }
+    }
+}
+
+/// The sequence id of a payload of `kind`, if it parses. For the reader's rollover, which
+/// needs ids only while two connections overlap.
+pub fn sequence_id_of(kind: StreamKind, payload: &str) -> Option<u64> {
+    parse_event(kind, payload).ok()?.sequence_id()
+}
+
 /// Why a frame was not a market-data event of the expected kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DataErrorKind {

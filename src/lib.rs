@@ -19,10 +19,12 @@ pub mod processor;
 pub mod queue;
 pub mod rand;
 pub mod reader;
+pub mod sequence;
 pub mod signals;
 pub mod spec;
 pub mod stats;
 pub mod stop;
+pub mod supervise;
 pub mod units;
 
 use std::ffi::OsString;

@@ -58,6 +58,16 @@ impl LineSink {
         self.lines += 1;
     }
 
+    /// Drops bytes after the last complete line: what a handler that failed mid-line left.
+    pub fn discard_partial_line(&mut self) {
+        let keep = self
+            .batch
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |newline| newline + 1);
+        self.batch.truncate(keep);
+    }
+
     /// Whether the batch is big enough to write now.
     pub fn is_full(&self) -> bool {
         self.batch.len() >= MAX_BATCH_BYTES
@@ -121,6 +131,18 @@ mod tests {
         sink.line_added();
         assert_eq!(sink.flush().unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         assert_eq!(sink.flush().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_partial_line_is_discarded_whole_lines_kept() {
+        let recorder = Recorder::default();
+        let mut sink = LineSink::new(Box::new(recorder.clone()));
+        sink.buffer().extend_from_slice(b"a\n");
+        sink.line_added();
+        sink.buffer().extend_from_slice(b"{\"half");
+        sink.discard_partial_line();
+        assert_eq!(sink.flush().unwrap(), 1);
+        assert_eq!(*recorder.0.lock().unwrap(), vec![b"a\n".to_vec()]);
     }
 
     #[test]

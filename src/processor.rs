@@ -17,15 +17,17 @@ use crate::format::{OutputFormat, write_line};
 use crate::log::Throttle;
 use crate::output::LineSink;
 use crate::queue::Frame;
+use crate::sequence::{SequenceCheck, Verdict};
 use crate::spec::{StreamKind, Symbol};
 use crate::stats::SymbolStats;
 use crate::stop::StopToken;
+use crate::supervise::{Supervision, supervise};
 
 /// Stack for a processor thread: parsing and formatting need little, and with thousands of
 /// symbols the default 2 MiB of address space per thread adds up.
 const PROCESSOR_STACK_BYTES: usize = 256 * 1024;
 
-/// How often a repeated kind of bad frame is reported.
+/// How often a repeated kind of bad frame, or repeated gaps, are reported.
 const BAD_FRAME_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Longest payload excerpt quoted in a log line.
@@ -66,6 +68,27 @@ pub fn spawn_processor(processor: Processor) -> io::Result<JoinHandle<()>> {
         .spawn(move || processor.run())
 }
 
+/// What survives a restart of the processing loop after an internal error.
+struct State {
+    reports: BadFrameReports,
+    sequence: SequenceCheck,
+    gaps: Throttle,
+    /// Ids missing in gaps not yet reported.
+    unreported_missing: u64,
+    /// Lines produced, for `--max-messages`.
+    lines: u64,
+    /// A frame is being handled; if the loop dies now, that frame is lost.
+    in_hand: bool,
+}
+
+/// How the processing loop ended.
+enum Ended {
+    /// The queue closed, the pipeline stopped or the output is gone.
+    Stopped,
+    /// `--max-messages` lines were written.
+    Done,
+}
+
 impl Processor {
     fn run(mut self) {
         let _guard = ExitGuard {
@@ -74,17 +97,52 @@ impl Processor {
             stop: self.stop.clone(),
             events: self.events.clone(),
         };
-        let mut reports = BadFrameReports::new();
-        let mut lines = 0u64;
-        while let Some(frame) = self.next_frame(&mut reports) {
-            if !self.delay.is_zero() {
-                // Show what is done before sleeping, as a real handler's output would.
-                if !self.flush() || !self.stop.sleep(self.delay) {
-                    return;
-                }
+        let mut state = State {
+            reports: BadFrameReports::new(),
+            sequence: SequenceCheck::new(self.kind),
+            gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
+            unreported_missing: 0,
+            lines: 0,
+            in_hand: false,
+        };
+        let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
+        match supervise(&symbol, "processor", &stop, || self.process(&mut state)) {
+            Ok(Ended::Done) => {
+                let _ = self.events.send(AppEvent::PipelineDone(symbol));
             }
+            Ok(Ended::Stopped) | Err(Supervision::Stopped) => {}
+            Err(Supervision::GaveUp) => {
+                let _ = self.events.send(AppEvent::PipelineFailed(
+                    symbol,
+                    "its processor kept failing on internal errors".to_owned(),
+                ));
+            }
+        }
+    }
+
+    /// The processing loop. Restarted by `supervise` after an internal error.
+    fn process(&mut self, state: &mut State) -> Ended {
+        if std::mem::take(&mut state.in_hand) {
+            // Restarted after a failure: the frame in hand is lost, and so is any half line.
+            self.stats.processor.skipped.add(1);
+            self.sink.discard_partial_line();
+        }
+        while let Some(frame) = self.next_frame(state) {
+            state.in_hand = true;
             match parse_event(self.kind, &frame.payload) {
                 Ok(event) => {
+                    if let Some(id) = event.sequence_id()
+                        && !self.sequence_allows(id, state)
+                    {
+                        state.in_hand = false;
+                        continue;
+                    }
+                    if !self.delay.is_zero() {
+                        // Show what is done before sleeping, as a real handler's output would.
+                        if !self.flush() || !self.stop.sleep(self.delay) {
+                            return Ended::Stopped;
+                        }
+                    }
                     write_line(
                         self.sink.buffer(),
                         self.format,
@@ -93,30 +151,73 @@ impl Processor {
                         &frame,
                     );
                     self.sink.line_added();
-                    lines += 1;
+                    state.lines += 1;
                 }
                 Err(error) => {
                     self.stats.processor.skipped.add(1);
-                    reports.record(&self.symbol, &error, &frame.payload);
+                    state.reports.record(&self.symbol, &error, &frame.payload);
                 }
             }
-            if self.max_messages.is_some_and(|max| lines >= max) {
-                if self.flush() {
-                    let _ = self
-                        .events
-                        .send(AppEvent::PipelineDone(self.symbol.clone()));
-                }
-                return;
+            state.in_hand = false;
+            if self.max_messages.is_some_and(|max| state.lines >= max) {
+                return if self.flush() {
+                    Ended::Done
+                } else {
+                    Ended::Stopped
+                };
             }
             if self.sink.is_full() && !self.flush() {
-                return;
+                return Ended::Stopped;
             }
         }
         self.flush();
+        Ended::Stopped
+    }
+
+    /// Applies the sequence check to `id`: `false` for a duplicate, which is dropped.
+    fn sequence_allows(&self, id: u64, state: &mut State) -> bool {
+        let counters = &self.stats.processor;
+        match state.sequence.check(id) {
+            Verdict::Next => true,
+            Verdict::Duplicate => {
+                counters.duplicates.add(1);
+                false
+            }
+            Verdict::Gap { first, last } => {
+                let missing = last - first + 1;
+                counters.gaps.add(1);
+                counters.missing_ids.add(missing);
+                state.unreported_missing += missing;
+                if let Some(gaps) = state.gaps.record(1, Instant::now()) {
+                    let missing = std::mem::take(&mut state.unreported_missing);
+                    if gaps == 1 {
+                        warn!(
+                            "{}: gap in {} ids: {first}..={last} missing ({missing})",
+                            self.symbol, self.kind
+                        );
+                    } else {
+                        warn!(
+                            "{}: {gaps} gaps in {} ids in the last {}s, {missing} ids missing; latest {first}..={last}",
+                            self.symbol,
+                            self.kind,
+                            BAD_FRAME_REPORT_INTERVAL.as_secs()
+                        );
+                    }
+                }
+                true
+            }
+            Verdict::Restarted { previous } => {
+                warn!(
+                    "{}: {} ids restarted at {id} (after {previous}); following the new sequence",
+                    self.symbol, self.kind
+                );
+                true
+            }
+        }
     }
 
     /// The next frame, or `None` when the pipeline stops. Writes the batch before waiting.
-    fn next_frame(&mut self, reports: &mut BadFrameReports) -> Option<Frame> {
+    fn next_frame(&mut self, state: &mut State) -> Option<Frame> {
         if self.stop.is_triggered() {
             return None;
         }
@@ -128,7 +229,14 @@ impl Processor {
         if !self.flush() {
             return None;
         }
-        reports.report_due(&self.symbol);
+        state.reports.report_due(&self.symbol);
+        if let Some(gaps) = state.gaps.due(Instant::now()) {
+            let missing = std::mem::take(&mut state.unreported_missing);
+            warn!(
+                "{}: {gaps} more gaps in {} ids, {missing} ids missing",
+                self.symbol, self.kind
+            );
+        }
         select! {
             recv(self.frames) -> frame => frame.ok(),
             recv(self.stop.wake_channel()) -> _ => None,

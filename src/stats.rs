@@ -50,6 +50,12 @@ pub struct ProcessorCounters {
     /// Frames the processor skipped: invalid JSON, an unexpected shape, an exchange error
     /// object or another non-market-data message.
     pub skipped: Counter,
+    /// Events dropped because their id was already written (overlapping connections, replays).
+    pub duplicates: Counter,
+    /// Jumps in the id sequence.
+    pub gaps: Counter,
+    /// Ids missing in those jumps.
+    pub missing_ids: Counter,
 }
 
 /// Everything counted for one symbol.
@@ -72,6 +78,12 @@ pub struct Snapshot {
     pub dropped: u64,
     /// Frames skipped as bad data, at the socket or in the processor.
     pub skipped: u64,
+    /// Events dropped as duplicates.
+    pub duplicates: u64,
+    /// Jumps in the id sequence.
+    pub gaps: u64,
+    /// Ids missing in those jumps.
+    pub missing_ids: u64,
     /// Received frames neither written, dropped nor skipped: still queued (or in hand)
     /// when the run stopped, or lost with a closed output.
     pub discarded: u64,
@@ -86,13 +98,17 @@ impl SymbolStats {
         let dropped = self.reader.dropped.get();
         let skipped = self.reader.bad_frames.get() + self.processor.skipped.get();
         let written = self.processor.written.get();
+        let duplicates = self.processor.duplicates.get();
         // Binary frames never enter the queue, so only processor skips come out of `received`.
-        let accounted = written + dropped + self.processor.skipped.get();
+        let accounted = written + dropped + duplicates + self.processor.skipped.get();
         Snapshot {
             received,
             written,
             dropped,
             skipped,
+            duplicates,
+            gaps: self.processor.gaps.get(),
+            missing_ids: self.processor.missing_ids.get(),
             discarded: received.saturating_sub(accounted),
             reconnects: self.reader.connects.get().saturating_sub(1),
         }
@@ -110,8 +126,8 @@ pub fn summary_lines<'a>(rows: impl IntoIterator<Item = (&'a str, Snapshot)>) ->
     rows.iter()
         .map(|(name, s)| {
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  skipped {}  discarded {}  reconnects {}",
-                s.received, s.written, s.dropped, s.skipped, s.discarded, s.reconnects
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  gaps {} (missing {})  skipped {}  discarded {}  reconnects {}",
+                s.received, s.written, s.dropped, s.duplicates, s.gaps, s.missing_ids, s.skipped, s.discarded, s.reconnects
             )
         })
         .collect()
@@ -128,16 +144,22 @@ mod tests {
         stats.reader.dropped.add(10);
         stats.reader.bad_frames.add(2);
         stats.reader.connects.add(3);
-        stats.processor.written.add(80);
+        stats.processor.written.add(75);
         stats.processor.skipped.add(4);
+        stats.processor.duplicates.add(5);
+        stats.processor.gaps.add(1);
+        stats.processor.missing_ids.add(9);
         let snapshot = stats.snapshot();
         assert_eq!(
             snapshot,
             Snapshot {
                 received: 100,
-                written: 80,
+                written: 75,
                 dropped: 10,
                 skipped: 6,
+                duplicates: 5,
+                gaps: 1,
+                missing_ids: 9,
                 discarded: 6,
                 reconnects: 2,
             }
@@ -159,7 +181,7 @@ mod tests {
         ]);
         assert_eq!(
             lines[0],
-            "binance-listen: summary ETHUSDT      received 0  written 0  dropped 0  skipped 0  discarded 0  reconnects 0"
+            "binance-listen: summary ETHUSDT      received 0  written 0  dropped 0  duplicates 0  gaps 0 (missing 0)  skipped 0  discarded 0  reconnects 0"
         );
         assert!(lines[1].starts_with("binance-listen: summary BTCUSD_PERP  received 5  written 5"));
     }

@@ -17,7 +17,8 @@ const UNITS: [(&str, u64); 6] = [
 pub const DURATION_HINT: &str =
     "expected a number and a unit (us, ms, s, m, h), like 200ms or 1.5s";
 
-/// Parses `<number><unit>`, e.g. `200ms`, `1.5s`, `10m`; a bare `0` is accepted.
+/// Parses `<number><unit>`, e.g. `200ms`, `1.5s`, `10m`, or several in a row from the
+/// largest unit down, e.g. `23h50m`; a bare `0` is accepted.
 ///
 /// # Errors
 /// A one-line message naming the text and the accepted form.
@@ -26,37 +27,51 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text == "0" {
         return Ok(Duration::ZERO);
     }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let mut total: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (nanos, after) = parse_term(rest).ok_or_else(bad)?;
+        total = total.checked_add(nanos).ok_or_else(bad)?;
+        rest = after;
+    }
+    Ok(Duration::from_nanos(total))
+}
+
+/// One `<number><unit>` at the start of `text`: its nanoseconds and what follows.
+fn parse_term(text: &str) -> Option<(u64, &str)> {
+    let number_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, after_number) = text.split_at(number_end);
+    let unit_end = after_number
+        .find(|c: char| c.is_ascii_digit() || c == '.')
+        .unwrap_or(after_number.len());
+    let (unit, rest) = after_number.split_at(unit_end);
     let nanos_per_unit = UNITS
         .iter()
         .find(|(name, _)| *name == unit)
-        .map(|(_, nanos)| *nanos)
-        .ok_or_else(bad)?;
+        .map(|(_, nanos)| *nanos)?;
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() {
-        return Err(bad());
+        return None;
     }
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole.parse().map_err(|_| bad())?
+        whole.parse().ok()?
     };
-    let mut nanos = whole.checked_mul(nanos_per_unit).ok_or_else(bad)?;
+    let mut nanos = whole.checked_mul(nanos_per_unit)?;
     // Fractions are exact to the nanosecond: "1.5s" is 1_500_000_000 ns, no float rounding.
     let mut scale = nanos_per_unit;
     for digit in fraction.bytes() {
         if !digit.is_ascii_digit() {
-            return Err(bad());
+            return None;
         }
         scale /= 10;
-        nanos = nanos
-            .checked_add(u64::from(digit - b'0') * scale)
-            .ok_or_else(bad)?;
+        nanos = nanos.checked_add(u64::from(digit - b'0') * scale)?;
     }
-    Ok(Duration::from_nanos(nanos))
+    Some((nanos, rest))
 }
 
 /// Prints a duration the way a person would write it: `250ms`, `1.5s`, `2m`, `36µs`.
@@ -99,6 +114,11 @@ mod tests {
         assert_eq!(parse_duration("23h"), Ok(Duration::from_secs(23 * 3600)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("0ms"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_duration("23h50m"),
+            Ok(Duration::from_secs(23 * 3600 + 3000))
+        );
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
     }
 
     #[test]

@@ -1,22 +1,23 @@
-//! One mock connection (`mock-conn-N`): TLS and WebSocket handshakes, then a loop that sends
-//! what is due at the configured rate, pings when due, and reads what the client sends
-//! (pongs, close frames) in between. The loop never blocks longer than [`MAX_IDLE_WAIT`], so
-//! it notices the exchange stopping, and it stops producing while the client is not reading
-//! (no id is generated that cannot be written).
+//! One mock connection (`mock-conn-N`): TLS and WebSocket handshakes (or a rejection), then
+//! a loop that sends what is due, pings when due, injects the configured faults and reads
+//! what the client sends (pongs, close frames) in between. The loop never blocks longer than
+//! [`MAX_IDLE_WAIT`], so it notices the exchange stopping, and it stops producing while the
+//! client is not reading (no id is generated that cannot be written).
 
 use std::io;
 use std::net::TcpStream;
-use std::sync::PoisonError;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tungstenite::handshake::HandshakeError;
 use tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tungstenite::http::StatusCode;
+use tungstenite::http::{HeaderValue, StatusCode};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
-use super::{MockEvent, Rate, Shared};
+use super::faults::BadFrame;
+use super::{MockEvent, Rate, Shared, StreamLog};
 use crate::rand::Rng;
 use crate::spec::StreamKind;
 
@@ -35,13 +36,15 @@ const UNLIMITED_BATCH: u32 = 256;
 /// How far behind schedule a rate-limited stream may fall before it stops catching up.
 const MAX_CATCH_UP: Duration = Duration::from_secs(1);
 
+/// How long a closing connection waits for the client's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 type MockSocket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// Serves one accepted TCP connection until it ends or the exchange stops.
 pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
-    let control = match tcp.try_clone() {
-        Ok(control) => control,
-        Err(_) => return,
+    let Ok(control) = tcp.try_clone() else {
+        return;
     };
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
     if control.set_nodelay(true).is_err()
@@ -50,7 +53,7 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
     {
         return;
     }
-    let (mut socket, path) = match handshake(tcp, shared, deadline) {
+    let (socket, path) = match handshake(tcp, shared, deadline) {
         Ok(accepted) => accepted,
         Err(detail) => {
             if !shared.stopping() {
@@ -62,17 +65,34 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
     let Some((stream, symbol, kind)) = parse_stream_path(&path) else {
         return;
     };
-    shared.emit(MockEvent::Connected {
-        connection,
-        path: path.clone(),
-    });
-    let feed = shared.feed(&stream, &symbol, kind);
-    let sent = Sender {
-        socket: &mut socket,
-        control: &control,
+    let log = shared.stream(&stream, &symbol, kind);
+    let (ordinal, first_id) = {
+        let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.connections += 1;
+        let replay = if log.connections > 1 {
+            shared.config.faults.replay_on_reconnect
+        } else {
+            0
+        };
+        let next = match market_rate(shared) {
+            Some(rate) => ids_due(shared, rate) + 1,
+            None => log.next_id(),
+        };
+        (log.connections, next.saturating_sub(replay).max(1))
+    };
+    shared.emit(MockEvent::Connected { connection, path });
+    let sent = Session {
+        socket,
+        control,
         shared,
         connection,
-        feed: &feed,
+        faulty: shared.config.faults.applies_to(ordinal),
+        log: &log,
+        cursor: first_id,
+        sent: 0,
+        bad_frames_pending: shared.config.faults.applies_to(ordinal)
+            && !shared.config.faults.bad_frames.is_empty(),
+        scratch: String::with_capacity(256),
     }
     .run();
     shared.emit(MockEvent::Disconnected { connection, sent });
@@ -90,7 +110,21 @@ fn parse_stream_path(path: &str) -> Option<(String, String, StreamKind)> {
     Some((stream.to_owned(), symbol.to_owned(), kind))
 }
 
-/// TLS (if configured) and the WebSocket upgrade; unknown paths get a 404.
+/// In market mode, the events per second that happen on the clock.
+fn market_rate(shared: &Shared) -> Option<f64> {
+    match shared.config.rate {
+        Rate::PerSecond(rate) if shared.config.market => Some(rate),
+        _ => None,
+    }
+}
+
+/// Market mode: how many events have happened since the exchange started.
+fn ids_due(shared: &Shared, rate: f64) -> u64 {
+    (shared.started.elapsed().as_secs_f64() * rate) as u64
+}
+
+/// TLS (if configured) and the WebSocket upgrade; unknown paths get a 404 and
+/// `Faults::reject_upgrades` their status.
 // The path check's signature (`Result<Response, ErrorResponse>`) is tungstenite's.
 #[allow(clippy::result_large_err)]
 fn handshake(
@@ -121,13 +155,27 @@ fn handshake(
     let mut path = String::new();
     let check_path = |request: &Request, response: Response| {
         path = request.uri().to_string();
-        if parse_stream_path(&path).is_some() {
-            Ok(response)
-        } else {
+        if parse_stream_path(&path).is_none() {
             let mut error = ErrorResponse::new(Some(format!("no such stream: {path}")));
             *error.status_mut() = StatusCode::NOT_FOUND;
-            Err(error)
+            return Err(error);
         }
+        if let Some(rejection) = shared.next_rejection() {
+            shared.emit(MockEvent::Rejected {
+                status: rejection.status,
+                at: Instant::now(),
+            });
+            let mut error = ErrorResponse::new(Some("rejected by a fault".to_owned()));
+            *error.status_mut() =
+                StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+            if let Some(seconds) = rejection.retry_after_secs {
+                error
+                    .headers_mut()
+                    .insert("Retry-After", HeaderValue::from(seconds));
+            }
+            return Err(error);
+        }
+        Ok(response)
     };
     let config = WebSocketConfig::default()
         .write_buffer_size(64 * 1024)
@@ -149,13 +197,22 @@ fn handshake(
     }
 }
 
-/// The send loop of one connection.
-struct Sender<'a> {
-    socket: &'a mut MockSocket,
-    control: &'a TcpStream,
+/// One connection's sending side and the faults it still has to inject.
+struct Session<'a> {
+    socket: MockSocket,
+    control: TcpStream,
     shared: &'a Shared,
     connection: u64,
-    feed: &'a std::sync::Mutex<super::Feed>,
+    /// Whether per-connection faults apply to this connection.
+    faulty: bool,
+    log: &'a Mutex<StreamLog>,
+    /// The id to send next.
+    cursor: u64,
+    /// Data messages sent.
+    sent: u64,
+    /// Whether `Faults::bad_frames` are still to be sent.
+    bad_frames_pending: bool,
+    scratch: String,
 }
 
 /// Whether the connection can go on.
@@ -165,60 +222,84 @@ enum Link {
     Gone,
 }
 
-impl Sender<'_> {
-    /// Returns the number of data messages sent.
+impl Session<'_> {
+    /// Runs until the connection ends; returns the number of data messages sent.
     fn run(mut self) -> u64 {
         let config = &self.shared.config;
+        let faults = &config.faults;
+        let opened = Instant::now();
         let mut rng = Rng::from_entropy(self.connection);
-        let mut payload = String::with_capacity(256);
-        let mut sent = 0u64;
         let mut next_due = Instant::now();
-        let mut next_ping = config
-            .ping_interval
-            .map(|interval| Instant::now() + interval);
+        let mut next_ping = config.ping_interval.map(|interval| opened + interval);
         let mut pings = 0u64;
         let mut backlogged = false;
-        let mut exhausted = false;
         let mut batches = 0u32;
         loop {
             if self.shared.stopping() {
                 let _ = self.socket.close(None);
                 let _ = self.socket.flush();
-                return sent;
+                return self.sent;
+            }
+            if self.faulty {
+                let limit_reached = |limit: Option<u64>| limit.is_some_and(|k| self.sent >= k);
+                if limit_reached(faults.reset_after_messages) {
+                    let sent = self.sent;
+                    self.reset();
+                    return sent;
+                }
+                if limit_reached(faults.stall_after_messages) {
+                    self.stall();
+                    return self.sent;
+                }
+                if limit_reached(faults.close_after_messages)
+                    || faults
+                        .close_after
+                        .is_some_and(|age| opened.elapsed() >= age)
+                {
+                    self.close_cleanly();
+                    return self.sent;
+                }
+                if self.bad_frames_pending && self.sent >= faults.bad_frames_after {
+                    self.bad_frames_pending = false;
+                    if self.send_bad_frames(&faults.bad_frames) == Link::Gone {
+                        return self.sent;
+                    }
+                }
             }
             let now = Instant::now();
             if backlogged {
                 match self.flush() {
-                    Err(()) => return sent,
+                    Err(()) => return self.sent,
                     Ok(still_backlogged) => backlogged = still_backlogged,
                 }
             }
             let mut wrote = false;
             let mut batch = 0;
-            while !backlogged && !exhausted && batch < UNLIMITED_BATCH {
-                if let Rate::PerSecond(_) = config.rate
-                    && next_due > now
-                {
+            let market_due = market_rate(self.shared).map(|rate| ids_due(self.shared, rate));
+            while !backlogged && batch < UNLIMITED_BATCH && !self.exhausted() {
+                if self.faulty && self.at_fault_limit() {
                     break;
                 }
-                {
-                    let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
-                    if config.count.is_some_and(|count| feed.next_id() > count) {
-                        exhausted = true;
-                        break;
-                    }
-                    feed.next_payload(&mut payload, event_time(config.micros));
+                match market_due {
+                    Some(due) if self.cursor > due => break,
+                    None if config.rate != Rate::Unlimited && next_due > now => break,
+                    _ => {}
                 }
-                match self.socket.write(Message::text(payload.as_str())) {
+                let payload = {
+                    let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+                    log.payload(self.cursor, event_time(config.micros), &mut self.scratch)
+                };
+                match self.socket.write(Message::Text(payload)) {
                     Ok(()) => {}
                     // The message is buffered; the client is slow to read.
                     Err(WsError::Io(error)) if is_timeout(&error) => backlogged = true,
-                    Err(_) => return sent,
+                    Err(_) => return self.sent,
                 }
-                sent += 1;
+                self.cursor += 1;
+                self.sent += 1;
                 batch += 1;
                 wrote = true;
-                if let Rate::PerSecond(rate) = config.rate {
+                if let (None, Rate::PerSecond(rate)) = (market_due, config.rate) {
                     let gap = if config.lively {
                         lively_gap(&mut rng, rate)
                     } else {
@@ -235,18 +316,22 @@ impl Sender<'_> {
                 if let Err(WsError::Io(error)) = self.socket.write(Message::Ping(ping.into()))
                     && !is_timeout(&error)
                 {
-                    return sent;
+                    return self.sent;
                 }
                 wrote = true;
                 next_ping = config.ping_interval.map(|interval| now + interval);
             }
             if wrote && !backlogged {
                 match self.flush() {
-                    Err(()) => return sent,
+                    Err(()) => return self.sent,
                     Ok(still_backlogged) => backlogged = still_backlogged,
                 }
             }
-            let busy = config.rate == Rate::Unlimited && !exhausted && !backlogged;
+            let busy = config.rate == Rate::Unlimited
+                && market_due.is_none()
+                && !self.exhausted()
+                && !backlogged
+                && !(self.faulty && self.at_fault_limit());
             if busy {
                 batches += 1;
                 if batches % 16 != 0 {
@@ -257,7 +342,11 @@ impl Sender<'_> {
                 Duration::ZERO
             } else {
                 let mut wait = MAX_IDLE_WAIT;
-                if !exhausted && !backlogged && config.rate != Rate::Unlimited {
+                if market_due.is_none()
+                    && !self.exhausted()
+                    && !backlogged
+                    && config.rate != Rate::Unlimited
+                {
                     wait = wait.min(next_due.saturating_duration_since(Instant::now()));
                 }
                 if let Some(at) = next_ping {
@@ -266,8 +355,91 @@ impl Sender<'_> {
                 wait
             };
             if self.read_incoming(wait) == Link::Gone {
-                return sent;
+                return self.sent;
             }
+        }
+    }
+
+    /// Whether `MockConfig::count` ids have all been sent.
+    fn exhausted(&self) -> bool {
+        self.shared
+            .config
+            .count
+            .is_some_and(|count| self.cursor > count)
+    }
+
+    /// Whether a per-connection fault is due before the next message.
+    fn at_fault_limit(&self) -> bool {
+        let faults = &self.shared.config.faults;
+        [
+            faults.reset_after_messages,
+            faults.stall_after_messages,
+            faults.close_after_messages,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|limit| self.sent >= limit)
+            || (self.bad_frames_pending && self.sent >= faults.bad_frames_after)
+    }
+
+    /// Resets the TCP connection: no close frame, an RST on the wire.
+    fn reset(self) {
+        let _ = socket2::SockRef::from(&self.control).set_linger(Some(Duration::ZERO));
+        // Dropping both handles closes the socket; with a zero linger that sends RST.
+    }
+
+    /// Stops sending and reading, leaving the TCP connection open until the exchange stops.
+    fn stall(&self) {
+        while !self.shared.stopping() {
+            std::thread::sleep(MAX_IDLE_WAIT);
+        }
+    }
+
+    /// Sends a close frame and waits briefly for the client's reply.
+    fn close_cleanly(&mut self) {
+        let _ = self.socket.close(None);
+        let _ = self.socket.flush();
+        let deadline = Instant::now() + CLOSE_GRACE;
+        while Instant::now() < deadline && self.read_incoming(MAX_IDLE_WAIT) == Link::Open {}
+    }
+
+    /// Sends each bad frame once.
+    fn send_bad_frames(&mut self, frames: &[BadFrame]) -> Link {
+        for frame in frames {
+            let messages: Vec<Message> = match frame {
+                BadFrame::InvalidJson => vec![Message::text("{this is not json")],
+                BadFrame::Binary => vec![Message::binary(b"\x00\x01binary\xff".to_vec())],
+                BadFrame::UnknownEvent => vec![Message::text(format!(
+                    r#"{{"e":"mysteryEvent","E":{},"s":"MOCK"}}"#,
+                    event_time(false)
+                ))],
+                BadFrame::ErrorObject => {
+                    vec![Message::text(r#"{"code":-1121,"msg":"Invalid symbol."}"#)]
+                }
+                BadFrame::WrappedError => vec![Message::text(
+                    r#"{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}"#,
+                )],
+                BadFrame::ControlResponse => vec![Message::text(r#"{"result":null,"id":1}"#)],
+                BadFrame::Oversized(bytes) => vec![Message::text("x".repeat(*bytes))],
+                BadFrame::PingFlood(count) => (0..*count)
+                    .map(|n| Message::Ping(format!("flood-{n}").into_bytes().into()))
+                    .collect(),
+                BadFrame::ServerShutdown => vec![Message::text(format!(
+                    r#"{{"e":"serverShutdown","E":{}}}"#,
+                    event_time(false)
+                ))],
+            };
+            for message in messages {
+                match self.socket.write(message) {
+                    Ok(()) => {}
+                    Err(WsError::Io(error)) if is_timeout(&error) => {}
+                    Err(_) => return Link::Gone,
+                }
+            }
+        }
+        match self.flush() {
+            Err(()) => Link::Gone,
+            Ok(_) => Link::Open,
         }
     }
 

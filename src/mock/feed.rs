@@ -3,10 +3,17 @@
 //! that looks alive. Payloads follow Binance's field sets byte for byte
 //! (`tests/fixtures/binance/`), with spot's 8-decimal price strings.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
+
+use tungstenite::Utf8Bytes;
 
 use crate::rand::{Rng, hash_str};
 use crate::spec::StreamKind;
+
+/// Recent payloads kept per stream, so overlapping connections and replays send the same
+/// bytes for the same id.
+const LOG_CAPACITY: usize = 16_384;
 
 /// Prices and quantities are integers of 1e-8, Binance's finest precision.
 const UNITS_PER_WHOLE: u64 = 100_000_000;
@@ -111,6 +118,57 @@ impl Feed {
         };
         let moved = (self.price as i64 + (ticks + pull) * self.tick as i64).max(self.tick as i64);
         self.price = moved as u64;
+    }
+}
+
+/// A stream's feed plus its recent payloads: every connection to the stream asks it for
+/// payloads by id, so ids (and their bytes) are shared, not per connection.
+#[derive(Debug)]
+pub struct StreamLog {
+    feed: Feed,
+    log: VecDeque<Utf8Bytes>,
+    /// The id of `log[0]`.
+    first_logged: u64,
+    /// Connections served so far.
+    pub connections: u64,
+}
+
+impl StreamLog {
+    /// A log for `stream_symbol`'s `kind` stream, starting at id 1.
+    pub fn new(stream_symbol: &str, kind: StreamKind) -> Self {
+        Self {
+            feed: Feed::new(stream_symbol, kind, 1),
+            log: VecDeque::new(),
+            first_logged: 1,
+            connections: 0,
+        }
+    }
+
+    /// The id the next newly generated event will carry.
+    pub fn next_id(&self) -> u64 {
+        self.feed.next_id()
+    }
+
+    /// The payload of event `id`, generating events up to it if they do not exist yet.
+    /// `now` stamps newly generated events. An id older than the log gets a fresh
+    /// stand-in payload with the same id.
+    pub fn payload(&mut self, id: u64, now: u64, scratch: &mut String) -> Utf8Bytes {
+        while self.feed.next_id() <= id {
+            self.feed.next_payload(scratch, now);
+            if self.log.len() == LOG_CAPACITY {
+                self.log.pop_front();
+                self.first_logged += 1;
+            }
+            self.log.push_back(Utf8Bytes::from(scratch.as_str()));
+        }
+        match id.checked_sub(self.first_logged) {
+            Some(offset) => self.log[offset as usize].clone(),
+            None => {
+                let mut stand_in = Feed::new(&self.feed.symbol, self.feed.kind, id);
+                stand_in.next_payload(scratch, now);
+                Utf8Bytes::from(scratch.as_str())
+            }
+        }
     }
 }
 

@@ -8,9 +8,11 @@
 //! Dropping the exchange (or [`MockExchange::shutdown`]) stops and joins them all.
 
 mod connection;
+mod faults;
 mod feed;
 
-pub use feed::Feed;
+pub use faults::{BadFrame, Faults, Rejection};
+pub use feed::{Feed, StreamLog};
 
 use std::collections::HashMap;
 use std::io;
@@ -18,7 +20,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use native_tls::{Identity, TlsAcceptor};
@@ -52,6 +54,8 @@ pub struct MockConfig {
     ping_interval: Option<Duration>,
     lively: bool,
     micros: bool,
+    market: bool,
+    faults: Faults,
     tls: Option<TlsIdentity>,
 }
 
@@ -66,6 +70,8 @@ impl MockConfig {
             ping_interval: None,
             lively: false,
             micros: false,
+            market: false,
+            faults: Faults::default(),
             tls: None,
         }
     }
@@ -110,6 +116,20 @@ impl MockConfig {
     /// `timeUnit=MICROSECOND`: benchmarks measure latency from them.
     pub fn micros(mut self, micros: bool) -> Self {
         self.micros = micros;
+        self
+    }
+
+    /// Market mode: events happen on the clock whether anyone listens. Every connection to a
+    /// stream gets the same ids at the same time, from the moment it connects. Without it,
+    /// each connection continues where the stream's last one stopped.
+    pub fn market(mut self, market: bool) -> Self {
+        self.market = market;
+        self
+    }
+
+    /// The faults to inject.
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
         self
     }
 
@@ -160,6 +180,13 @@ pub enum MockEvent {
         /// Why.
         detail: String,
     },
+    /// An upgrade was answered with an HTTP error (a [`Rejection`] fault).
+    Rejected {
+        /// The status sent.
+        status: u16,
+        /// When.
+        at: Instant,
+    },
 }
 
 /// State shared by the accept thread and the connection threads.
@@ -169,7 +196,10 @@ struct Shared {
     stopping: AtomicBool,
     panicked: AtomicBool,
     next_connection: AtomicU64,
-    feeds: Mutex<HashMap<String, Arc<Mutex<Feed>>>>,
+    /// Upgrades answered so far (for `Faults::reject_upgrades`).
+    upgrades: AtomicU64,
+    started: Instant,
+    streams: Mutex<HashMap<String, Arc<Mutex<StreamLog>>>>,
     events: Sender<MockEvent>,
 }
 
@@ -183,14 +213,22 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
-    /// The feed of `stream` (e.g. `ethusdt@trade`), created on first use.
-    fn feed(&self, stream: &str, symbol: &str, kind: StreamKind) -> Arc<Mutex<Feed>> {
-        let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The log of `stream` (e.g. `ethusdt@trade`), created on first use.
+    fn stream(&self, stream: &str, symbol: &str, kind: StreamKind) -> Arc<Mutex<StreamLog>> {
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
-            feeds
+            streams
                 .entry(stream.to_owned())
-                .or_insert_with(|| Arc::new(Mutex::new(Feed::new(symbol, kind, 1)))),
+                .or_insert_with(|| Arc::new(Mutex::new(StreamLog::new(symbol, kind)))),
         )
+    }
+
+    /// The rejection for the next upgrade, if the faults still call for one.
+    fn next_rejection(&self) -> Option<Rejection> {
+        let index = self.upgrades.fetch_add(1, Ordering::Relaxed);
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| self.config.faults.reject_upgrades.get(index).copied())
     }
 }
 
@@ -226,7 +264,9 @@ impl MockExchange {
             stopping: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
             next_connection: AtomicU64::new(1),
-            feeds: Mutex::new(HashMap::new()),
+            upgrades: AtomicU64::new(0),
+            started: Instant::now(),
+            streams: Mutex::new(HashMap::new()),
             events: sender,
         });
         let accept_shared = Arc::clone(&shared);

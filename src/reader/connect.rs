@@ -22,6 +22,14 @@ use crate::stop::StopToken;
 /// An open market-data WebSocket.
 pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
+/// A connection just opened: the WebSocket and a handle on its TCP socket (for timeouts).
+pub struct Opened {
+    /// The WebSocket.
+    pub socket: Socket,
+    /// The same TCP socket, cloned before TLS wrapped it.
+    pub tcp: TcpStream,
+}
+
 /// The longest a read blocks before the reader re-checks its stop token and timers.
 pub const READ_TICK: Duration = Duration::from_millis(250);
 
@@ -34,9 +42,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Writes are rare (pongs, close frames); one that cannot finish in this time means a dead link.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The largest frame or message accepted. Binance's biggest payloads (depth20, all-market
-/// arrays) are tens of KiB; tungstenite's 64 MiB default would let one bad frame eat memory.
-pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// The default largest frame or message accepted. Binance's biggest payloads (depth20,
+/// all-market arrays) are tens of KiB; tungstenite's 64 MiB default would let one bad frame
+/// eat memory.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// Bytes read from the socket at a time. Market-data frames are small; tungstenite's 128 KiB
 /// default costs 128 KiB per symbol for nothing.
@@ -113,6 +122,14 @@ impl ConnectError {
             _ => None,
         }
     }
+
+    /// The HTTP status of a rejected upgrade.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for ConnectError {
@@ -154,11 +171,15 @@ impl fmt::Display for ConnectError {
 }
 
 impl Connector {
-    /// A connector trusting the system's roots plus `extra_roots` (`--ca-cert`).
+    /// A connector trusting the system's roots plus `extra_roots` (`--ca-cert`), accepting
+    /// frames of up to `max_frame_bytes`.
     ///
     /// # Errors
     /// The TLS library could not be initialised.
-    pub fn new(extra_roots: &[Certificate]) -> Result<Self, native_tls::Error> {
+    pub fn new(
+        extra_roots: &[Certificate],
+        max_frame_bytes: usize,
+    ) -> Result<Self, native_tls::Error> {
         let mut tls = TlsConnector::builder();
         for root in extra_roots {
             tls.add_root_certificate(root.clone());
@@ -166,9 +187,9 @@ impl Connector {
         let websocket = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(0)
-            .max_write_buffer_size(MAX_MESSAGE_BYTES)
-            .max_message_size(Some(MAX_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+            .max_write_buffer_size(1 << 20)
+            .max_message_size(Some(max_frame_bytes))
+            .max_frame_size(Some(max_frame_bytes));
         Ok(Self {
             tls: tls.build()?,
             websocket,
@@ -185,7 +206,7 @@ impl Connector {
         url: &str,
         endpoint: &Endpoint,
         stop: &StopToken,
-    ) -> Result<Socket, ConnectError> {
+    ) -> Result<Opened, ConnectError> {
         let host_port = endpoint.host_port();
         let tcp = connect_tcp(endpoint, &host_port)?;
         let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
@@ -196,6 +217,9 @@ impl Connector {
         tcp.set_read_timeout(Some(READ_TICK))
             .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)))
             .and_then(|()| tcp.set_nodelay(true))
+            .map_err(|error| handshake_failed(error.to_string()))?;
+        let control = tcp
+            .try_clone()
             .map_err(|error| handshake_failed(error.to_string()))?;
         let stream = if endpoint.is_tls() {
             MaybeTlsStream::NativeTls(
@@ -211,7 +235,12 @@ impl Connector {
             tungstenite::client::client_with_config(request, stream, Some(self.websocket));
         loop {
             match attempt {
-                Ok((socket, _response)) => return Ok(socket),
+                Ok((socket, _response)) => {
+                    return Ok(Opened {
+                        socket,
+                        tcp: control,
+                    });
+                }
                 Err(HandshakeError::Interrupted(partial)) => {
                     check_progress(stop, deadline, &host_port)?;
                     attempt = partial.handshake();

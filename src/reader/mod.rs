@@ -1,11 +1,23 @@
-//! The reader thread (`ws-<SYMBOL>`): owns the symbol's one blocking WebSocket. It reads
-//! frames, stamps their receive time and hands them to the symbol's queue, doing as little
-//! as possible so it always keeps up with the socket and keeps answering pings (tungstenite
-//! queues the pong inside `read`). It reconnects with jittered backoff when the connection
-//! is lost and sends a close frame when asked to stop.
+//! The reader thread (`ws-<SYMBOL>`): owns the symbol's blocking WebSocket. It reads frames,
+//! stamps their receive time and hands them to the symbol's queue, doing as little as
+//! possible so it always keeps up with the socket and keeps answering pings (tungstenite
+//! queues the pong inside `read` and sends it on the next one, at once).
+//!
+//! It also keeps the stream alive:
+//! - **reconnects** after any loss with jittered exponential backoff (at once after a clean
+//!   close of a connection that delivered data: Binance's daily cut), every attempt paced by
+//!   the shared [`ConnectLimiter`] and held back by an exchange's `Retry-After`;
+//! - **detects stalls**: after [`Liveness::ping_after`] of silence it pings, and a ping left
+//!   unanswered for [`Liveness::pong_timeout`] means the link is dead;
+//! - **rolls over make-before-break**: before a connection reaches its maximum age (or when
+//!   the server announces `serverShutdown`) it opens the replacement, reads both, holds the
+//!   new one's frames until the old one has caught up with them, then closes the old one.
+//!   The processor drops the overlap's duplicates, so no id is lost or written twice.
 
 pub mod backoff;
 pub mod connect;
+pub mod limiter;
+pub mod link;
 
 use std::io;
 use std::sync::Arc;
@@ -14,42 +26,75 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 use tracing::{error, info, warn};
-use tungstenite::Message;
-use tungstenite::protocol::CloseFrame;
+use tungstenite::Utf8Bytes;
 
 use crate::app::{AppEvent, ExitGuard};
+use crate::event::sequence_id_of;
 use crate::log::Throttle;
 use crate::queue::{Frame, FrameSender, Pushed};
 use crate::rand::{Rng, hash_str};
-use crate::spec::{Endpoint, Symbol};
+use crate::spec::{Endpoint, StreamKind, Symbol};
 use crate::stats::SymbolStats;
 use crate::stop::StopToken;
+use crate::supervise::{Supervision, supervise};
 use crate::units::format_duration;
 use backoff::Backoff;
-use connect::{ConnectError, Connector, Socket};
+use connect::{ConnectError, Connector, READ_TICK};
+use limiter::ConnectLimiter;
+use link::{Link, Liveness, Received};
 
 /// Stack for a reader thread. TLS handshakes are the deepest thing it does.
 const READER_STACK_BYTES: usize = 256 * 1024;
 
-/// A connection that lived this long was healthy: the next failure starts backoff over.
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(30);
+/// How often queue-overflow drops and bad frames are reported, after the first report.
+const REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
-/// How long to wait for the server's reply to our close frame before dropping the socket.
-const CLOSE_GRACE: Duration = Duration::from_millis(300);
+/// Read timeout on each of two overlapping connections: short, so neither waits on the other.
+const OVERLAP_TICK: Duration = Duration::from_millis(2);
 
-/// How often queue-overflow drops are reported, after the first report.
-const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+/// Once the replacement delivers, the old connection has this long to catch up with it.
+const MAX_CATCH_UP: Duration = Duration::from_secs(5);
+
+/// A replacement that delivers nothing for this long (a quiet symbol) takes over anyway.
+const QUIET_OVERLAP: Duration = Duration::from_secs(30);
+
+/// Frames of the replacement held back during an overlap, at most.
+const MAX_HELD_FRAMES: usize = 65_536;
+
+/// A 429 without `Retry-After` still waits at least this long.
+const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+
+/// How each symbol's connections are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// Open a replacement when a connection gets this old (`--max-connection-age`).
+    pub max_age: Duration,
+    /// Stall detection.
+    pub liveness: Liveness,
+    /// Largest frame accepted.
+    pub max_frame_bytes: usize,
+    /// Connection attempts allowed per window, across all symbols.
+    pub attempts_per_window: u32,
+    /// The window those attempts are counted in.
+    pub attempt_window: Duration,
+}
 
 /// Everything one reader needs; built by `app`, moved into the thread.
 pub struct Reader {
     /// The symbol served.
     pub symbol: Symbol,
+    /// The stream kind (for ids while two connections overlap).
+    pub kind: StreamKind,
     /// The stream URL to open.
     pub url: String,
     /// The endpoint the URL belongs to (host, port, TLS).
     pub endpoint: Endpoint,
     /// Opens connections.
     pub connector: Arc<Connector>,
+    /// Paces connection attempts across all readers.
+    pub limiter: Arc<ConnectLimiter>,
+    /// Ages, timeouts and limits.
+    pub settings: ConnectionSettings,
     /// The symbol's queue.
     pub frames: FrameSender,
     /// The pipeline's stop token.
@@ -71,17 +116,40 @@ pub fn spawn_reader(reader: Reader) -> io::Result<JoinHandle<()>> {
         .spawn(move || reader.run())
 }
 
-/// How a connection ended.
-enum Ended {
-    /// We were asked to stop (or the processor is gone); the close frame was sent.
+/// What happens after a connection's reading loop.
+enum Next {
+    /// The pipeline stops; every socket is closed.
     Stopped,
+    /// Carry on with this connection (the replacement after a rollover, or the old one
+    /// when its replacement failed).
+    Continue(Box<Link>),
     /// The connection was lost; reconnect.
     Lost {
         /// What happened, for the log line.
         reason: String,
-        /// The server closed it cleanly (Binance does so every 24 h).
+        /// The server closed it cleanly.
         clean: bool,
+        /// The lost connection's number and age.
+        number: u64,
+        age: Duration,
+        /// Whether it had delivered data (a working connection, not a refused one).
+        delivered: bool,
     },
+}
+
+/// Why no connection could be opened.
+enum NotOpened {
+    Stopped,
+    Fatal(String),
+}
+
+/// State that survives reconnects (and restarts after an internal error).
+struct Session {
+    backoff: Backoff,
+    connections: u64,
+    drops: Throttle,
+    /// Binary frames, control-frame floods, oversized frames.
+    bad_frames: [Throttle; 3],
 }
 
 impl Reader {
@@ -92,140 +160,391 @@ impl Reader {
             stop: self.stop.clone(),
             events: self.events.clone(),
         };
-        let mut backoff = Backoff::new(Rng::from_entropy(hash_str(self.symbol.as_str())));
-        let mut drops = Throttle::new(DROP_REPORT_INTERVAL);
-        let host_port = self.endpoint.host_port();
+        let mut session = Session {
+            backoff: Backoff::new(Rng::from_entropy(hash_str(self.symbol.as_str()))),
+            connections: 0,
+            drops: Throttle::new(REPORT_INTERVAL),
+            bad_frames: std::array::from_fn(|_| Throttle::new(REPORT_INTERVAL)),
+        };
+        let outcome = supervise(&self.symbol, "reader", &self.stop, || {
+            self.serve(&mut session);
+        });
+        if outcome == Err(Supervision::GaveUp) {
+            let _ = self.events.send(AppEvent::PipelineFailed(
+                self.symbol.clone(),
+                "its reader kept failing on internal errors".to_owned(),
+            ));
+        }
+    }
+
+    /// Connects, reads, reconnects, until the pipeline stops or the symbol cannot be served.
+    fn serve(&self, session: &mut Session) {
+        let mut carried: Option<Link> = None;
         loop {
-            let wait = match self
-                .connector
-                .connect(&self.url, &self.endpoint, &self.stop)
-            {
-                Ok(socket) => {
-                    let connects = self.stats.reader.connects.get();
-                    self.stats.reader.connects.add(1);
-                    if connects == 0 {
-                        info!("{}: connected to {}", self.symbol, self.url);
+            let link = match carried.take() {
+                Some(link) => link,
+                None => match self.open(session) {
+                    Ok(link) => link,
+                    Err(NotOpened::Stopped) => return,
+                    Err(NotOpened::Fatal(reason)) => {
+                        let _ = self
+                            .events
+                            .send(AppEvent::PipelineFailed(self.symbol.clone(), reason));
+                        return;
+                    }
+                },
+            };
+            match self.read_link(link, session) {
+                Next::Stopped => return,
+                Next::Continue(link) => carried = Some(*link),
+                Next::Lost {
+                    reason,
+                    clean,
+                    number,
+                    age,
+                    delivered,
+                } => {
+                    // A connection that delivered data was healthy: start backoff over.
+                    // Its clean close is routine (the 24 h cut): come straight back.
+                    if delivered {
+                        session.backoff.reset();
+                    }
+                    let wait = if clean && delivered {
+                        Duration::ZERO
                     } else {
-                        info!("{}: reconnected to {}", self.symbol, self.url);
-                    }
-                    let connected_at = Instant::now();
-                    match self.read_frames(socket, &mut drops) {
-                        Ended::Stopped => return,
-                        Ended::Lost { reason, clean } => {
-                            let healthy = connected_at.elapsed() >= HEALTHY_CONNECTION;
-                            if healthy {
-                                backoff.reset();
-                            }
-                            // A long-lived connection closed cleanly is routine (the 24 h
-                            // cut): come straight back. A short-lived one backs off, so a
-                            // server that accepts and closes at once is not hammered.
-                            let wait = if clean && healthy {
-                                Duration::ZERO
-                            } else {
-                                backoff.next_delay()
-                            };
-                            warn!(
-                                "{}: connection to {host_port} lost ({reason}); reconnecting in {}",
-                                self.symbol,
-                                format_duration(wait)
-                            );
-                            wait
-                        }
-                    }
-                }
-                Err(ConnectError::Stopped) => return,
-                Err(failure) if failure.is_fatal() => {
-                    error!("{}: {failure}", self.symbol);
-                    let _ = self.events.send(AppEvent::PipelineFailed(
-                        self.symbol.clone(),
-                        failure.to_string(),
-                    ));
-                    return;
-                }
-                Err(failure) => {
-                    let mut wait = backoff.next_delay();
-                    if let Some(retry_after) = failure.retry_after() {
-                        wait = wait.max(retry_after);
-                    }
+                        session.backoff.next_delay()
+                    };
                     warn!(
-                        "{}: {failure}; retrying in {}",
+                        "{}: connection #{number} lost after {} ({reason}); reconnecting in {}",
                         self.symbol,
+                        format_duration(age),
                         format_duration(wait)
                     );
-                    wait
+                    if !self.stop.sleep(wait) {
+                        return;
+                    }
                 }
-            };
-            if !self.stop.sleep(wait) {
-                return;
             }
         }
     }
 
-    /// Reads frames into the queue until the connection ends or the pipeline stops.
-    fn read_frames(&self, mut socket: Socket, drops: &mut Throttle) -> Ended {
-        let counters = &self.stats.reader;
-        let mut bad_frames = Throttle::new(DROP_REPORT_INTERVAL);
-        let mut server_close: Option<String> = None;
+    /// Opens a connection, retrying with backoff until one works.
+    fn open(&self, session: &mut Session) -> Result<Link, NotOpened> {
         loop {
-            match socket.read() {
-                Ok(Message::Text(payload)) => {
-                    counters.received.add(1);
-                    counters.received_bytes.add(payload.len() as u64);
-                    let frame = Frame {
-                        payload,
-                        recv_time_us: unix_micros(),
-                    };
-                    match self.frames.push(frame, &self.stop) {
-                        Pushed::Queued { dropped: 0 } => {}
-                        Pushed::Queued { dropped } => {
-                            counters.dropped.add(dropped);
-                            if let Some(count) = drops.record(dropped, Instant::now()) {
-                                self.report_drops(count);
-                            }
-                        }
-                        Pushed::Stopped | Pushed::Closed => return close(socket),
-                    }
-                    if self.stop.is_triggered() {
-                        return close(socket);
-                    }
+            match self.open_once(session) {
+                Ok(link) => return Ok(link),
+                Err(ConnectError::Stopped) => return Err(NotOpened::Stopped),
+                Err(failure) if failure.is_fatal() => {
+                    error!("{}: {failure}", self.symbol);
+                    return Err(NotOpened::Fatal(failure.to_string()));
                 }
-                Ok(Message::Binary(data)) => {
-                    counters.bad_frames.add(1);
-                    if let Some(count) = bad_frames.record(1, Instant::now()) {
-                        warn!(
-                            "{}: skipped {count} binary frame(s); latest {} bytes",
-                            self.symbol,
-                            data.len()
-                        );
+                Err(failure) => {
+                    let wait = self.retry_wait(&failure, session);
+                    if !self.stop.sleep(wait) {
+                        return Err(NotOpened::Stopped);
                     }
-                }
-                Ok(Message::Close(frame)) => server_close = Some(describe_close(frame.as_ref())),
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
-                Err(tungstenite::Error::Io(error)) if is_timeout(&error) => {
-                    if self.stop.is_triggered() {
-                        return close(socket);
-                    }
-                    if let Some(count) = drops.due(Instant::now()) {
-                        self.report_drops(count);
-                    }
-                }
-                Err(tungstenite::Error::ConnectionClosed) => {
-                    return Ended::Lost {
-                        reason: server_close.unwrap_or_else(|| "closed by the server".to_owned()),
-                        clean: true,
-                    };
-                }
-                Err(error) => {
-                    if self.stop.is_triggered() {
-                        return Ended::Stopped;
-                    }
-                    return Ended::Lost {
-                        reason: error.to_string(),
-                        clean: false,
-                    };
                 }
             }
         }
+    }
+
+    /// One attempt, when the shared limiter allows it.
+    fn open_once(&self, session: &mut Session) -> Result<Link, ConnectError> {
+        let now = Instant::now();
+        let slot = self.limiter.reserve(now);
+        if slot > now && !self.stop.sleep(slot - now) {
+            return Err(ConnectError::Stopped);
+        }
+        let opened = self
+            .connector
+            .connect(&self.url, &self.endpoint, &self.stop)?;
+        session.connections += 1;
+        self.stats.reader.connects.add(1);
+        if session.connections == 1 {
+            info!("{}: connected to {}", self.symbol, self.url);
+        } else {
+            info!(
+                "{}: connection #{} open to {}",
+                self.symbol, session.connections, self.url
+            );
+        }
+        Ok(Link::new(
+            opened,
+            session.connections,
+            self.settings.max_age,
+        ))
+    }
+
+    /// How long to wait after a failed attempt, logging why. Honours `Retry-After` for
+    /// everyone: a 429 or 418 is about this IP, not this symbol.
+    fn retry_wait(&self, failure: &ConnectError, session: &mut Session) -> Duration {
+        let mut wait = session.backoff.next_delay();
+        if let Some(status @ (418 | 429)) = failure.status() {
+            let hold = failure.retry_after().unwrap_or(MIN_RATE_LIMIT_WAIT);
+            self.limiter.pause_until(Instant::now() + hold);
+            wait = wait.max(hold);
+            if status == 418 {
+                error!(
+                    "{}: {failure}: this IP is banned by the exchange until {} (UTC); every symbol waits",
+                    self.symbol,
+                    utc_after(hold)
+                );
+                return wait;
+            }
+        }
+        warn!(
+            "{}: {failure}; retrying in {}",
+            self.symbol,
+            format_duration(wait)
+        );
+        wait
+    }
+
+    /// Reads `link` until it is lost, replaced or the pipeline stops.
+    fn read_link(&self, mut link: Link, session: &mut Session) -> Next {
+        let mut shutdown_announced = false;
+        loop {
+            if self.stop.is_triggered() {
+                link.close();
+                return Next::Stopped;
+            }
+            if shutdown_announced || Instant::now() >= link.replace_at {
+                let why = if shutdown_announced {
+                    "the server announced a shutdown"
+                } else {
+                    "reached its maximum age"
+                };
+                return self.replace(link, why, session);
+            }
+            match link.read() {
+                Received::Data(payload) => {
+                    if is_server_shutdown(&payload) {
+                        info!(
+                            "{}: the server announced a shutdown of connection #{}",
+                            self.symbol, link.number
+                        );
+                        shutdown_announced = true;
+                        continue;
+                    }
+                    let frame = self.stamp(payload);
+                    if !self.enqueue(frame, session) {
+                        link.close();
+                        return Next::Stopped;
+                    }
+                }
+                Received::Idle => {
+                    if let Err(reason) = link.keep_alive(Instant::now(), self.settings.liveness) {
+                        return lost(&link, reason, false);
+                    }
+                    if let Some(count) = session.drops.due(Instant::now()) {
+                        self.report_drops(count);
+                    }
+                }
+                Received::Closed(reason) => return lost(&link, reason, true),
+                Received::Failed(reason) => {
+                    if self.stop.is_triggered() {
+                        return Next::Stopped;
+                    }
+                    return lost(&link, reason, false);
+                }
+                other => {
+                    if let Some(reason) = self.note_bad_frame(&other, session) {
+                        return lost(&link, reason, false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Make-before-break: opens `old`'s replacement, reads both, and switches once the old
+    /// connection has delivered everything up to where the new one starts.
+    fn replace(&self, mut old: Link, why: &str, session: &mut Session) -> Next {
+        info!(
+            "{}: connection #{} {why} after {}; opening its replacement first",
+            self.symbol,
+            old.number,
+            format_duration(old.age())
+        );
+        let mut new = match self.open_once(session) {
+            Ok(new) => new,
+            Err(ConnectError::Stopped) => {
+                old.close();
+                return Next::Stopped;
+            }
+            Err(failure) => {
+                let wait = self.retry_wait(&failure, session);
+                old.replace_at = Instant::now() + wait;
+                return Next::Continue(Box::new(old));
+            }
+        };
+        if old.set_read_timeout(OVERLAP_TICK).is_err()
+            || new.set_read_timeout(OVERLAP_TICK).is_err()
+        {
+            old.close();
+            let _ = new.set_read_timeout(READ_TICK);
+            return Next::Continue(Box::new(new));
+        }
+        let started = Instant::now();
+        let mut held: Vec<Frame> = Vec::new();
+        let mut old_open = true;
+        let mut old_last_id: Option<u64> = None;
+        let mut new_first: Option<(Option<u64>, Instant)> = None;
+        loop {
+            if self.stop.is_triggered() {
+                old.close();
+                new.close();
+                return Next::Stopped;
+            }
+            if old_open {
+                match old.read() {
+                    Received::Data(payload) if !is_server_shutdown(&payload) => {
+                        if let Some(id) = sequence_id_of(self.kind, &payload) {
+                            old_last_id = Some(id);
+                        }
+                        let frame = self.stamp(payload);
+                        if !self.enqueue(frame, session) {
+                            old.close();
+                            new.close();
+                            return Next::Stopped;
+                        }
+                    }
+                    Received::Closed(_) | Received::Failed(_) | Received::Oversized(_) => {
+                        old_open = false;
+                    }
+                    _ => {}
+                }
+            }
+            match new.read() {
+                Received::Data(payload) if !is_server_shutdown(&payload) => {
+                    if new_first.is_none() {
+                        new_first = Some((sequence_id_of(self.kind, &payload), Instant::now()));
+                    }
+                    held.push(self.stamp(payload));
+                }
+                Received::Closed(reason)
+                | Received::Failed(reason)
+                | Received::Oversized(reason) => {
+                    warn!(
+                        "{}: replacement connection #{} failed ({reason}); keeping #{}",
+                        self.symbol, new.number, old.number
+                    );
+                    return self.keep_old(old, old_open, held, session);
+                }
+                _ => {}
+            }
+            let caught_up = match (old_last_id, new_first) {
+                (Some(old_last), Some((Some(new_first_id), _))) => old_last + 1 >= new_first_id,
+                _ => false,
+            };
+            let waited_too_long = match new_first {
+                Some((_, at)) => at.elapsed() >= MAX_CATCH_UP,
+                None => started.elapsed() >= QUIET_OVERLAP,
+            };
+            if caught_up || !old_open || waited_too_long || held.len() >= MAX_HELD_FRAMES {
+                if old_open {
+                    old.close();
+                }
+                for frame in held {
+                    if !self.enqueue(frame, session) {
+                        new.close();
+                        return Next::Stopped;
+                    }
+                }
+                info!(
+                    "{}: switched to connection #{} after {} of overlap",
+                    self.symbol,
+                    new.number,
+                    format_duration(started.elapsed())
+                );
+                if new.set_read_timeout(READ_TICK).is_err() {
+                    return lost(&new, "cannot set the read timeout".to_owned(), false);
+                }
+                return Next::Continue(Box::new(new));
+            }
+        }
+    }
+
+    /// The replacement failed during the overlap: pass on what it delivered (the processor
+    /// drops what the old one also delivers) and carry on with the old connection.
+    fn keep_old(
+        &self,
+        mut old: Link,
+        old_open: bool,
+        held: Vec<Frame>,
+        session: &mut Session,
+    ) -> Next {
+        for frame in held {
+            if !self.enqueue(frame, session) {
+                old.close();
+                return Next::Stopped;
+            }
+        }
+        if !old_open {
+            return lost(&old, "closed during a rollover".to_owned(), false);
+        }
+        let wait = session.backoff.next_delay();
+        old.replace_at = Instant::now() + wait;
+        if old.set_read_timeout(READ_TICK).is_err() {
+            return lost(&old, "cannot set the read timeout".to_owned(), false);
+        }
+        Next::Continue(Box::new(old))
+    }
+
+    /// Counts and reports a frame that is not data; returns a reason when the connection
+    /// cannot continue.
+    fn note_bad_frame(&self, received: &Received, session: &mut Session) -> Option<String> {
+        let (index, what, fatal) = match received {
+            Received::Binary(bytes) => (0, format!("a binary frame of {bytes} bytes"), false),
+            Received::Control { flood: true } => (
+                1,
+                format!(
+                    "a control-frame flood (over {} pings/pongs a second)",
+                    link::CONTROL_FLOOD_PER_SECOND
+                ),
+                false,
+            ),
+            Received::Oversized(detail) => (2, detail.clone(), true),
+            _ => return None,
+        };
+        self.stats.reader.bad_frames.add(1);
+        if let Some(count) = session.bad_frames[index].record(1, Instant::now()) {
+            if count == 1 {
+                warn!("{}: skipped {what}", self.symbol);
+            } else {
+                warn!(
+                    "{}: skipped {count} bad frames in the last {}s; latest: {what}",
+                    self.symbol,
+                    REPORT_INTERVAL.as_secs()
+                );
+            }
+        }
+        fatal.then_some(what)
+    }
+
+    /// Wraps a payload with its receive time and counts it.
+    fn stamp(&self, payload: Utf8Bytes) -> Frame {
+        let counters = &self.stats.reader;
+        counters.received.add(1);
+        counters.received_bytes.add(payload.len() as u64);
+        Frame {
+            payload,
+            recv_time_us: unix_micros(),
+        }
+    }
+
+    /// Queues a frame under the overflow policy; `false` when the pipeline is stopping.
+    fn enqueue(&self, frame: Frame, session: &mut Session) -> bool {
+        match self.frames.push(frame, &self.stop) {
+            Pushed::Queued { dropped: 0 } => {}
+            Pushed::Queued { dropped } => {
+                self.stats.reader.dropped.add(dropped);
+                if let Some(count) = session.drops.record(dropped, Instant::now()) {
+                    self.report_drops(count);
+                }
+            }
+            Pushed::Stopped | Pushed::Closed => return false,
+        }
+        !self.stop.is_triggered()
     }
 
     fn report_drops(&self, count: u64) {
@@ -238,40 +557,20 @@ impl Reader {
     }
 }
 
-/// Sends a close frame and waits briefly for the reply, so the server sees a clean close.
-fn close(mut socket: Socket) -> Ended {
-    if socket.close(None).is_ok() {
-        let deadline = Instant::now() + CLOSE_GRACE;
-        while Instant::now() < deadline {
-            match socket.read() {
-                Ok(_) => {}
-                Err(tungstenite::Error::Io(error)) if is_timeout(&error) => {}
-                Err(_) => break,
-            }
-        }
-    }
-    Ended::Stopped
-}
-
-fn describe_close(frame: Option<&CloseFrame>) -> String {
-    match frame {
-        Some(frame) if frame.reason.is_empty() => {
-            format!("closed by the server with code {}", u16::from(frame.code))
-        }
-        Some(frame) => format!(
-            "closed by the server with code {}: {}",
-            u16::from(frame.code),
-            frame.reason
-        ),
-        None => "closed by the server".to_owned(),
+fn lost(link: &Link, reason: String, clean: bool) -> Next {
+    Next::Lost {
+        reason,
+        clean,
+        number: link.number,
+        age: link.age(),
+        delivered: link.delivered > 0,
     }
 }
 
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+/// Binance's planned-shutdown notice (`{"e":"serverShutdown",...}`). A prefix test: a
+/// market-data frame fails it at the sixth byte, so it costs nothing per message.
+fn is_server_shutdown(payload: &str) -> bool {
+    payload.starts_with(r#"{"e":"serverShutdown""#)
 }
 
 /// Wall-clock microseconds since the Unix epoch (a vDSO call, not a syscall).
@@ -279,4 +578,58 @@ fn unix_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_micros() as u64)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of now plus `after`, in UTC, for "banned until" messages.
+fn utc_after(after: Duration) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    civil_utc(now + after.as_secs())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a Unix time in seconds (Howard Hinnant's civil-date algorithm).
+fn civil_utc(seconds: u64) -> String {
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let shifted = days as i64 + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_shutdown_notices_are_recognised_by_prefix() {
+        assert!(is_server_shutdown(
+            r#"{"e":"serverShutdown","E":1770123456789}"#
+        ));
+        assert!(!is_server_shutdown(r#"{"e":"trade","E":1}"#));
+    }
+
+    #[test]
+    fn utc_times_are_civil_dates() {
+        assert_eq!(civil_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(civil_utc(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(civil_utc(951_782_400), "2000-02-29 00:00:00");
+        assert!(utc_after(Duration::ZERO).starts_with("20"));
+    }
 }
