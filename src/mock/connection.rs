@@ -342,12 +342,17 @@ impl Session<'_> {
                 Duration::ZERO
             } else {
                 let mut wait = MAX_IDLE_WAIT;
-                if market_due.is_none()
-                    && !self.exhausted()
-                    && !backlogged
-                    && config.rate != Rate::Unlimited
-                {
-                    wait = wait.min(next_due.saturating_duration_since(Instant::now()));
+                if !self.exhausted() && !backlogged {
+                    match market_rate(self.shared) {
+                        Some(rate) => {
+                            let due_at = Duration::from_secs_f64(self.cursor as f64 / rate);
+                            wait = wait.min(due_at.saturating_sub(self.shared.started.elapsed()));
+                        }
+                        None if config.rate != Rate::Unlimited => {
+                            wait = wait.min(next_due.saturating_duration_since(Instant::now()));
+                        }
+                        None => {}
+                    }
                 }
                 if let Some(at) = next_ping {
                     wait = wait.min(at.saturating_duration_since(Instant::now()));

@@ -494,11 +494,13 @@ impl Reader {
     /// cannot continue.
     fn note_bad_frame(&self, received: &Received, session: &mut Session) -> Option<String> {
         let (index, what, fatal) = match received {
-            Received::Binary(bytes) => (0, format!("a binary frame of {bytes} bytes"), false),
+            Received::Binary(bytes) => {
+                (0, format!("skipped a binary frame of {bytes} bytes"), false)
+            }
             Received::Control { flood: true } => (
                 1,
                 format!(
-                    "a control-frame flood (over {} pings/pongs a second)",
+                    "skipped a control-frame flood (over {} pings/pongs a second)",
                     link::CONTROL_FLOOD_PER_SECOND
                 ),
                 false,
@@ -509,7 +511,7 @@ impl Reader {
         self.stats.reader.bad_frames.add(1);
         if let Some(count) = session.bad_frames[index].record(1, Instant::now()) {
             if count == 1 {
-                warn!("{}: skipped {what}", self.symbol);
+                warn!("{}: bad frame: {what}", self.symbol);
             } else {
                 warn!(
                     "{}: skipped {count} bad frames in the last {}s; latest: {what}",

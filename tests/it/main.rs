@@ -1,9 +1,11 @@
 //! Integration tests: the real binary (`CARGO_BIN_EXE_binance-listen`) against the in-crate
 //! mock exchange on 127.0.0.1, one module per behaviour a user sees.
 
+mod bad_data;
 mod cli_errors;
 mod config_file;
 mod isolation;
+mod reconnect;
 mod shutdown;
 mod streaming;
 mod support;

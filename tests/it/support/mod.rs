@@ -341,3 +341,38 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The trade ids of `lines`, in order.
+pub fn trade_ids(lines: &[String]) -> Vec<u64> {
+    lines.iter().map(|line| trade(line).trade_id).collect()
+}
+
+/// A number from `symbol`'s exit summary, e.g. `summary_count(stderr, "ETHUSDT", "gaps")`.
+pub fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
+    let summary = stderr
+        .lines()
+        .find(|line| {
+            line.starts_with("binance-listen: summary")
+                && line.split_whitespace().nth(2) == Some(symbol)
+        })
+        .unwrap_or_else(|| panic!("no summary line for {symbol} in:\n{stderr}"));
+    let words: Vec<&str> = summary
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|word| !word.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .find(|pair| pair[0] == field)
+        .and_then(|pair| pair[1].parse().ok())
+        .unwrap_or_else(|| panic!("no '{field}' in {summary}"))
+}
+
+/// A config file whose `[connection]` table has short stall timers (ping after 300 ms of
+/// silence, dead 700 ms later), so stall tests finish in about a second.
+pub fn quick_stall_config(dir: &TempDir) -> String {
+    let path = dir.write(
+        "quick-stall.toml",
+        "[connection]\nping_after = \"300ms\"\npong_timeout = \"700ms\"\n",
+    );
+    path.to_str().expect("utf-8 temp path").to_owned()
+}
