@@ -5,14 +5,16 @@
 //! cargo bench --bench bench                     # every scenario, default sizes
 //! cargo bench --bench bench -- throughput [MESSAGES]
 //! cargo bench --bench bench -- isolation [RATE] [SECONDS]
+//! cargo bench --bench bench -- reconnect [SECONDS]
+//! cargo bench --bench bench -- rollover [SECONDS]
 //! ```
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use binance_listen::mock::Rate;
-use binance_listen::{MockConfig, MockExchange};
+use binance_listen::mock::{Faults, Rate};
+use binance_listen::{MockConfig, MockEvent, MockExchange};
 
 const LISTENER: &str = env!("CARGO_BIN_EXE_binance-listen");
 
@@ -30,12 +32,18 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("throughput") => throughput(number(1, 2_000_000)),
         Some("isolation") => isolation(number(1, 1000), number(2, 10)),
+        Some("reconnect") => reconnect(number(1, 10)),
+        Some("rollover") => rollover(number(1, 10)),
         None => {
             throughput(2_000_000);
             isolation(1000, 10);
+            reconnect(10);
+            rollover(10);
         }
         Some(other) => {
-            eprintln!("unknown scenario '{other}': expected throughput or isolation");
+            eprintln!(
+                "unknown scenario '{other}': expected throughput, isolation, reconnect or rollover"
+            );
             std::process::exit(2);
         }
     }
@@ -159,6 +167,102 @@ fn bnb_latencies(rate: u64, seconds: u64, delay: Option<&str>) -> Vec<u64> {
     let _ = child.wait();
     latencies.sort_unstable();
     latencies
+}
+
+/// A market at 4,000 trades/s that resets every connection (TCP RST, no close frame) after
+/// 2,000 messages: how long the listener takes to be back, and what the market moved meanwhile.
+fn reconnect(seconds: u64) {
+    println!(
+        "== reconnect: market mode, 4000 trades/s, every connection reset after 2000 messages, {seconds} s"
+    );
+    let faults = Faults {
+        reset_after_messages: Some(2000),
+        ..Faults::default()
+    };
+    let mock = start_mock(
+        MockConfig::new()
+            .rate(Rate::PerSecond(4000.0))
+            .market(true)
+            .faults(faults),
+    );
+    let ids = listen_for_trade_ids(&mock, seconds, &[]);
+    let mut gaps = Vec::new();
+    let mut lost_at: Option<Instant> = None;
+    for event in mock.events().try_iter() {
+        match event {
+            MockEvent::Disconnected { at, .. } => lost_at = Some(at),
+            MockEvent::Connected { at, .. } => {
+                if let Some(lost) = lost_at.take() {
+                    gaps.push(at.duration_since(lost).as_micros() as u64);
+                }
+            }
+            _ => {}
+        }
+    }
+    gaps.sort_unstable();
+    let (missing, duplicates) = id_continuity(&ids);
+    println!("  reconnects       {}", gaps.len());
+    println!(
+        "  reset → new connection: p50 {} max {}",
+        micros(percentile(&gaps, 0.5)),
+        micros(gaps.last().copied().unwrap_or(0))
+    );
+    println!(
+        "  lines {}  ids missed while reconnecting {missing} ({:.1} per reconnect)  duplicates {duplicates}",
+        ids.len(),
+        missing as f64 / gaps.len().max(1) as f64
+    );
+}
+
+/// A market at 1,000 trades/s with `--max-connection-age 2s`: make-before-break rollovers
+/// every two seconds; every id should arrive exactly once.
+fn rollover(seconds: u64) {
+    println!("== rollover: market mode, 1000 trades/s, --max-connection-age 2s, {seconds} s");
+    let mock = start_mock(MockConfig::new().rate(Rate::PerSecond(1000.0)).market(true));
+    let ids = listen_for_trade_ids(&mock, seconds, &["--max-connection-age", "2s"]);
+    let connections = mock
+        .events()
+        .try_iter()
+        .filter(|event| matches!(event, MockEvent::Connected { .. }))
+        .count();
+    let (missing, duplicates) = id_continuity(&ids);
+    println!(
+        "  rollovers {}  lines {}  ids lost {missing}  ids written twice {duplicates}",
+        connections.saturating_sub(1),
+        ids.len()
+    );
+}
+
+/// Runs the listener on ETHUSDT for `seconds` with `extra` flags; returns the trade ids written.
+fn listen_for_trade_ids(mock: &MockExchange, seconds: u64, extra: &[&str]) -> Vec<u64> {
+    let url = mock.url();
+    let duration = format!("{seconds}s");
+    let mut args = vec!["--endpoint", &url, "--duration", &duration, "-q"];
+    args.extend(extra);
+    args.push("ETHUSDT");
+    let mut child = spawn_listener(&args);
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let ids = stdout
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| field(&line, "\"trade_id\":"))
+        .collect();
+    let _ = child.wait();
+    ids
+}
+
+/// Ids skipped and ids repeated in a sequence that should step by one.
+fn id_continuity(ids: &[u64]) -> (u64, u64) {
+    let mut missing = 0;
+    let mut duplicates = 0;
+    for pair in ids.windows(2) {
+        if pair[1] > pair[0] {
+            missing += pair[1] - pair[0] - 1;
+        } else {
+            duplicates += 1;
+        }
+    }
+    (missing, duplicates)
 }
 
 fn start_mock(config: MockConfig) -> MockExchange {

@@ -131,10 +131,14 @@ fn main() -> Result<(), String> {
     );
     for event in exchange.events() {
         match event {
-            MockEvent::Connected { connection, path } => {
+            MockEvent::Connected {
+                connection, path, ..
+            } => {
                 eprintln!("#{connection} connected: {path}")
             }
-            MockEvent::Disconnected { connection, sent } => {
+            MockEvent::Disconnected {
+                connection, sent, ..
+            } => {
                 eprintln!("#{connection} disconnected after {sent} messages");
             }
             MockEvent::HandshakeFailed { detail } => eprintln!("handshake failed: {detail}"),

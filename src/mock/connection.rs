@@ -80,7 +80,11 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
         };
         (log.connections, next.saturating_sub(replay).max(1))
     };
-    shared.emit(MockEvent::Connected { connection, path });
+    shared.emit(MockEvent::Connected {
+        connection,
+        path,
+        at: Instant::now(),
+    });
     let sent = Session {
         socket,
         control,
@@ -95,7 +99,11 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
         scratch: String::with_capacity(256),
     }
     .run();
-    shared.emit(MockEvent::Disconnected { connection, sent });
+    shared.emit(MockEvent::Disconnected {
+        connection,
+        sent,
+        at: Instant::now(),
+    });
 }
 
 /// Splits `/ws/ethusdt@trade` (after any route prefix such as `/market`) into the stream

@@ -155,6 +155,8 @@ pub enum MockEvent {
         connection: u64,
         /// The request path, e.g. `/ws/ethusdt@trade`.
         path: String,
+        /// When the handshake completed.
+        at: Instant,
     },
     /// The client sent a close frame.
     ClientClosed {
@@ -174,6 +176,8 @@ pub enum MockEvent {
         connection: u64,
         /// Data messages sent on it.
         sent: u64,
+        /// When it ended.
+        at: Instant,
     },
     /// A TLS or WebSocket handshake failed (for instance: the client rejected our certificate).
     HandshakeFailed {

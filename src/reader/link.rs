@@ -45,8 +45,9 @@ pub enum Received {
     Idle,
     /// The server closed the connection cleanly.
     Closed(String),
-    /// A frame above the size cap: the connection cannot continue.
-    Oversized(String),
+    /// A frame that cannot be read (above the size cap, or text that is not UTF-8): the
+    /// connection cannot continue past it.
+    Unreadable(String),
     /// The connection failed (reset, EOF, protocol error).
     Failed(String),
 }
@@ -121,9 +122,12 @@ impl Link {
                     .unwrap_or_else(|| "closed by the server".to_owned()),
             ),
             Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
-                Received::Oversized(format!(
+                Received::Unreadable(format!(
                     "a frame of {size} bytes exceeds the {max_size}-byte limit"
                 ))
+            }
+            Err(WsError::Utf8(detail)) => {
+                Received::Unreadable(format!("a text frame that is not UTF-8 ({detail})"))
             }
             Err(error) => Received::Failed(error.to_string()),
         };

@@ -408,7 +408,7 @@ impl Reader {
                             return Next::Stopped;
                         }
                     }
-                    Received::Closed(_) | Received::Failed(_) | Received::Oversized(_) => {
+                    Received::Closed(_) | Received::Failed(_) | Received::Unreadable(_) => {
                         old_open = false;
                     }
                     _ => {}
@@ -423,7 +423,7 @@ impl Reader {
                 }
                 Received::Closed(reason)
                 | Received::Failed(reason)
-                | Received::Oversized(reason) => {
+                | Received::Unreadable(reason) => {
                     warn!(
                         "{}: replacement connection #{} failed ({reason}); keeping #{}",
                         self.symbol, new.number, old.number
@@ -505,7 +505,7 @@ impl Reader {
                 ),
                 false,
             ),
-            Received::Oversized(detail) => (2, detail.clone(), true),
+            Received::Unreadable(detail) => (2, detail.clone(), true),
             _ => return None,
         };
         self.stats.reader.bad_frames.add(1);

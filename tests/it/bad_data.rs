@@ -51,7 +51,10 @@ fn every_bad_frame_kind_is_survived_and_reported() {
         assert!(stderr.contains(report), "no {report:?} in:\n{stderr}");
     }
     // Both error objects and the control response are counted even when the log is throttled.
-    assert!(summary_count(&stderr, "ETHUSDT", "skipped") >= 6, "{stderr}");
+    assert!(
+        summary_count(&stderr, "ETHUSDT", "skipped") >= 6,
+        "{stderr}"
+    );
     assert_eq!(
         summary_count(&stderr, "ETHUSDT", "reconnects"),
         0,
