@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
 use tracing::{error, info};
 
 use crate::config::{Config, Source};
+use crate::event::Decoder;
 use crate::mock::{MockConfig, MockExchange};
 use crate::output::{LineSink, StdoutOutput};
 use crate::processor::{Processor, spawn_processor};
@@ -214,7 +215,7 @@ fn start_pipeline(
     let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
     let processor = spawn_processor(Processor {
         symbol: symbol.clone(),
-        kind: config.kind,
+        decoder: Decoder::new(symbol, &config.kinds),
         format: config.format,
         delay: config.delays.get(index).copied().unwrap_or_default(),
         max_messages: config.max_messages,
@@ -226,8 +227,8 @@ fn start_pipeline(
     })?;
     let reader = spawn_reader(Reader {
         symbol: symbol.clone(),
-        kind: config.kind,
-        url: endpoint.stream_url(symbol, config.kind),
+        decoder: Decoder::new(symbol, &config.kinds),
+        url: endpoint.stream_url(symbol, &config.kinds),
         endpoint: (*endpoint).clone(),
         connector: Arc::clone(connector),
         limiter: Arc::clone(limiter),

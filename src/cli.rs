@@ -9,7 +9,7 @@ use clap::{ArgAction, Parser};
 
 use crate::format::OutputFormat;
 use crate::queue::OverflowPolicy;
-use crate::spec::{DelaySpec, Endpoint, Market, StreamKind, Symbol};
+use crate::spec::{DelaySpec, Endpoint, Market, StreamKinds, Symbol};
 use crate::units::parse_duration;
 
 const EXAMPLES: &str = "\
@@ -18,6 +18,7 @@ Examples:
   binance-listen ETHUSDT BNBUSDT                     spot trades, one JSON line each
   binance-listen ETHUSDT | jq -r '[.price, .qty] | @tsv'
   binance-listen --stream bookTicker --market futures BTCUSDT
+  binance-listen --stream trade,bookTicker,kline_1m ETHUSDT   three kinds, one connection
   binance-listen --delay ETHUSDT=200ms ETHUSDT BNBUSDT   a slow ETHUSDT handler; BNBUSDT unaffected
   binance-listen --max-messages 100 --format raw BTCUSDT > trades.jsonl
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
@@ -39,9 +40,12 @@ pub struct Cli {
     #[arg(value_name = "SYMBOL")]
     pub symbols: Vec<Symbol>,
 
-    /// Stream kind: trade, aggTrade or bookTicker [default: trade]
-    #[arg(long, value_name = "KIND")]
-    pub stream: Option<StreamKind>,
+    /// Stream kinds, repeatable or comma-separated (several share one connection per
+    /// symbol): trade, aggTrade, bookTicker, depth[@100ms], depth5|10|20[@100ms],
+    /// kline_<interval>, miniTicker, ticker, ticker_1h|4h|1d, avgPrice, markPrice[@1s],
+    /// forceOrder [default: trade]
+    #[arg(long = "stream", value_name = "KIND[,KIND...]")]
+    pub streams: Vec<StreamKinds>,
 
     /// Binance market, which picks the base URL: spot, futures, coin-futures, testnet, us
     /// [default: spot]

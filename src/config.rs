@@ -18,7 +18,7 @@ use crate::queue::OverflowPolicy;
 use crate::reader::ConnectionSettings;
 use crate::reader::connect::DEFAULT_MAX_FRAME_BYTES;
 use crate::reader::link::Liveness;
-use crate::spec::{DelaySpec, Endpoint, StreamKind, Symbol};
+use crate::spec::{DelaySpec, Endpoint, Market, StreamKind, StreamKinds, Symbol};
 use crate::units::parse_duration;
 
 /// Queue capacity per symbol when neither flag nor file sets one.
@@ -66,8 +66,10 @@ pub enum Source {
 pub struct Config {
     /// Symbols, uppercase, duplicates removed, in the order given.
     pub symbols: Vec<Symbol>,
-    /// The stream kind every symbol reads.
-    pub kind: StreamKind,
+    /// The stream kinds every symbol reads (over one connection).
+    pub kinds: Vec<StreamKind>,
+    /// The market (payload shapes and which kinds exist).
+    pub market: Market,
     /// The exchange or the simulation.
     pub source: Source,
     /// Queue capacity per symbol.
@@ -96,7 +98,8 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("symbols", &self.symbols)
-            .field("kind", &self.kind)
+            .field("kinds", &self.kinds)
+            .field("market", &self.market)
             .field("source", &self.source)
             .field("queue_capacity", &self.queue_capacity)
             .field("overflow", &self.overflow)
@@ -116,7 +119,7 @@ impl fmt::Debug for Config {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     symbols: Option<Vec<String>>,
-    stream: Option<String>,
+    stream: Option<toml::Value>,
     market: Option<String>,
     endpoint: Option<String>,
     delay: Option<Vec<String>>,
@@ -256,23 +259,42 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         ));
     }
 
-    let kind = cli
-        .stream
-        .or(file_value(file.stream.as_ref(), "stream", path)?)
-        .unwrap_or(StreamKind::Trade);
     let market = cli
         .market
         .or(file_value(file.market.as_ref(), "market", path)?)
         .unwrap_or_default();
-    if !market.offers(kind) {
+    let kinds = stream_kinds(cli.streams, file.stream.as_ref(), path)?;
+    if let Some(kind) = kinds.iter().find(|kind| !market.offers(**kind)) {
+        let hint = match kind {
+            StreamKind::Trade => "; use aggTrade for futures trades",
+            _ => "",
+        };
         return Err(UsageError(format!(
-            "stream kind '{kind}' is not offered on the {market} market; use aggTrade for futures trades"
+            "stream kind '{kind}' is not offered on the {market} market{hint}"
         )));
     }
-    let endpoint = match cli.endpoint {
+    let explicit_endpoint = match cli.endpoint {
+        Some(endpoint) => Some(endpoint),
+        None => file_value(file.endpoint.as_ref(), "endpoint", path)?,
+    };
+    let endpoint = match explicit_endpoint {
         Some(endpoint) => endpoint,
-        None => file_value(file.endpoint.as_ref(), "endpoint", path)?
-            .unwrap_or_else(|| market.endpoint(kind)),
+        None => {
+            if market == Market::Futures
+                && kinds.iter().any(|kind| kind.is_book_data())
+                && kinds.iter().any(|kind| !kind.is_book_data())
+            {
+                return Err(UsageError(format!(
+                    "stream kinds {} cannot share a connection on the futures market: Binance serves book data (bookTicker, depth) under /public and the rest under /market; listen to each group in its own binance-listen",
+                    kinds
+                        .iter()
+                        .map(|kind| kind.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            market.endpoint(kinds[0])
+        }
     };
     let source = if cli.simulate {
         Source::Simulate
@@ -351,7 +373,8 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
 
     Ok(Config {
         symbols,
-        kind,
+        kinds,
+        market,
         source,
         queue_capacity,
         overflow,
@@ -364,6 +387,44 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         verbose: cli.verbose,
         quiet: cli.quiet,
     })
+}
+
+/// The stream kinds: every `--stream` (each may list several), else the file's `stream`
+/// (a string, comma-separated, or an array of strings), else `trade`. Repeats collapse.
+fn stream_kinds(
+    flags: Vec<StreamKinds>,
+    file: Option<&toml::Value>,
+    path: &Path,
+) -> Result<Vec<StreamKind>, UsageError> {
+    let bad =
+        |error: String| UsageError(format!("config file '{}': stream: {error}", path.display()));
+    let listed: Vec<StreamKind> = if !flags.is_empty() {
+        flags.into_iter().flat_map(|kinds| kinds.0).collect()
+    } else {
+        match file {
+            None => vec![StreamKind::Trade],
+            Some(toml::Value::String(text)) => text.parse::<StreamKinds>().map_err(bad)?.0,
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    toml::Value::String(text) => text.parse::<StreamKind>().map_err(bad),
+                    other => Err(bad(format!("expected stream kind names, got {other}"))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(bad(format!(
+                    "expected a stream kind or a list of them, got {other}"
+                )));
+            }
+        }
+    };
+    let mut kinds = Vec::with_capacity(listed.len());
+    for kind in listed {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
 }
 
 /// The `[connection]` settings: `--max-connection-age` over the file over the defaults.
@@ -516,7 +577,7 @@ mod tests {
         let config = build(cli(&["ethusdt", "BNBUSDT", "ETHUSDT"])).unwrap();
         let names: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
         assert_eq!(names, ["ETHUSDT", "BNBUSDT"]);
-        assert_eq!(config.kind, StreamKind::Trade);
+        assert_eq!(config.kinds, [StreamKind::Trade]);
         assert_eq!(
             config.source,
             Source::Exchange("wss://stream.binance.com:9443".parse().unwrap())
@@ -587,7 +648,7 @@ endpoint = "ws://127.0.0.1:9001"
 "#;
         let from_file = with_file(&[], file).unwrap();
         assert_eq!(from_file.symbols[0].as_str(), "SOLUSDT");
-        assert_eq!(from_file.kind, StreamKind::AggTrade);
+        assert_eq!(from_file.kinds, [StreamKind::AggTrade]);
         assert_eq!(from_file.queue_capacity, 10);
         assert_eq!(from_file.overflow, OverflowPolicy::Block);
         assert_eq!(from_file.format, OutputFormat::Raw);

@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::event::Event;
 use crate::queue::Frame;
@@ -43,10 +44,25 @@ impl fmt::Display for OutputFormat {
     }
 }
 
+/// The fields every line starts with.
 #[derive(Serialize)]
-struct TradeLine<'a> {
+struct Head<'a> {
     symbol: &'a str,
-    stream: &'static str,
+    stream: &'a str,
+}
+
+/// A line: the head, the kind's own fields, then `recv_time_us`.
+#[derive(Serialize)]
+struct Line<'a, B: Serialize> {
+    #[serde(flatten)]
+    head: Head<'a>,
+    #[serde(flatten)]
+    body: B,
+    recv_time_us: u64,
+}
+
+#[derive(Serialize)]
+struct TradeBody<'a> {
     trade_id: u64,
     price: &'a str,
     qty: &'a str,
@@ -57,13 +73,10 @@ struct TradeLine<'a> {
     buyer_order_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seller_order_id: Option<u64>,
-    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
-struct AggTradeLine<'a> {
-    symbol: &'a str,
-    stream: &'static str,
+struct AggTradeBody<'a> {
     agg_trade_id: u64,
     price: &'a str,
     qty: &'a str,
@@ -74,13 +87,10 @@ struct AggTradeLine<'a> {
     buyer_maker: bool,
     trade_time: u64,
     event_time: u64,
-    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
-struct BookTickerLine<'a> {
-    symbol: &'a str,
-    stream: &'static str,
+struct BookTickerBody<'a> {
     update_id: u64,
     bid_price: &'a str,
     bid_qty: &'a str,
@@ -90,10 +100,135 @@ struct BookTickerLine<'a> {
     event_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transaction_time: Option<u64>,
-    recv_time_us: u64,
 }
 
-/// Appends one line for `event` (received as `frame`) to `out`, newline included.
+#[derive(Serialize)]
+struct DepthBody<'a> {
+    event_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pair: Option<&'a str>,
+    first_update_id: u64,
+    final_update_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_final_update_id: Option<u64>,
+    bids: &'a RawValue,
+    asks: &'a RawValue,
+}
+
+#[derive(Serialize)]
+struct PartialDepthBody<'a> {
+    last_update_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_update_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_final_update_id: Option<u64>,
+    bids: Option<&'a RawValue>,
+    asks: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct KlineBody<'a> {
+    event_time: u64,
+    interval: &'a str,
+    open_time: u64,
+    close_time: u64,
+    first_trade_id: i64,
+    last_trade_id: i64,
+    open: &'a str,
+    high: &'a str,
+    low: &'a str,
+    close: &'a str,
+    volume: &'a str,
+    quote_volume: &'a str,
+    trades: u64,
+    taker_buy_volume: &'a str,
+    taker_buy_quote_volume: &'a str,
+    closed: bool,
+}
+
+#[derive(Serialize)]
+struct MiniTickerBody<'a> {
+    event_time: u64,
+    open: &'a str,
+    high: &'a str,
+    low: &'a str,
+    close: &'a str,
+    volume: &'a str,
+    quote_volume: &'a str,
+}
+
+#[derive(Serialize)]
+struct TickerBody<'a> {
+    event_time: u64,
+    price_change: &'a str,
+    price_change_percent: &'a str,
+    weighted_avg_price: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_trade_price: Option<&'a str>,
+    last_price: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_qty: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    best_bid_price: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    best_bid_qty: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    best_ask_price: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    best_ask_qty: Option<&'a str>,
+    open: &'a str,
+    high: &'a str,
+    low: &'a str,
+    volume: &'a str,
+    quote_volume: &'a str,
+    open_time: u64,
+    close_time: u64,
+    first_trade_id: i64,
+    last_trade_id: i64,
+    trades: u64,
+}
+
+#[derive(Serialize)]
+struct AvgPriceBody<'a> {
+    event_time: u64,
+    interval: &'a str,
+    avg_price: &'a str,
+    last_trade_time: u64,
+}
+
+#[derive(Serialize)]
+struct MarkPriceBody<'a> {
+    event_time: u64,
+    mark_price: &'a str,
+    index_price: Option<&'a str>,
+    estimated_settle_price: Option<&'a str>,
+    funding_rate: Option<&'a str>,
+    next_funding_time: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ForceOrderBody<'a> {
+    event_time: u64,
+    side: &'a str,
+    order_type: &'a str,
+    time_in_force: &'a str,
+    qty: &'a str,
+    price: &'a str,
+    avg_price: &'a str,
+    status: &'a str,
+    last_filled_qty: &'a str,
+    filled_qty: &'a str,
+    trade_time: u64,
+}
+
+/// Appends one line for `event` (received as `frame` on stream `stream`) to `out`,
+/// newline included.
 ///
 /// `symbol` is the symbol as configured (uppercase), not the payload's copy: some kinds
 /// (partial depth) carry none, and one source of truth keeps every line consistent.
@@ -101,6 +236,7 @@ pub fn write_line(
     out: &mut Vec<u8>,
     format: OutputFormat,
     symbol: &str,
+    stream: &str,
     event: &Event<'_>,
     frame: &Frame,
 ) {
@@ -110,7 +246,7 @@ pub fn write_line(
             out.extend_from_slice(frame.payload.as_bytes());
             Ok(())
         }
-        OutputFormat::Json => write_json(out, symbol, event, frame.recv_time_us),
+        OutputFormat::Json => write_json(out, Head { symbol, stream }, event, frame.recv_time_us),
     };
     match written {
         Ok(()) => out.push(b'\n'),
@@ -119,61 +255,221 @@ pub fn write_line(
     }
 }
 
+fn line<B: Serialize>(
+    out: &mut Vec<u8>,
+    head: Head<'_>,
+    body: B,
+    recv_time_us: u64,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(
+        out,
+        &Line {
+            head,
+            body,
+            recv_time_us,
+        },
+    )
+}
+
+/// A funding rate or time that delivery contracts send as `""` or `0`: absent, so null.
+fn present(text: Option<&str>) -> Option<&str> {
+    text.filter(|text| !text.is_empty())
+}
+
 fn write_json(
     out: &mut Vec<u8>,
-    symbol: &str,
+    head: Head<'_>,
     event: &Event<'_>,
     recv_time_us: u64,
 ) -> serde_json::Result<()> {
     match event {
-        Event::Trade(trade) => serde_json::to_writer(
+        Event::Trade(e) => line(
             out,
-            &TradeLine {
-                symbol,
-                stream: "trade",
-                trade_id: trade.trade_id,
-                price: &trade.price,
-                qty: &trade.qty,
-                buyer_maker: trade.buyer_maker,
-                trade_time: trade.trade_time,
-                event_time: trade.event_time,
-                buyer_order_id: trade.buyer_order_id,
-                seller_order_id: trade.seller_order_id,
-                recv_time_us,
+            head,
+            TradeBody {
+                trade_id: e.trade_id,
+                price: &e.price,
+                qty: &e.qty,
+                buyer_maker: e.buyer_maker,
+                trade_time: e.trade_time,
+                event_time: e.event_time,
+                buyer_order_id: e.buyer_order_id,
+                seller_order_id: e.seller_order_id,
             },
+            recv_time_us,
         ),
-        Event::AggTrade(agg) => serde_json::to_writer(
+        Event::AggTrade(e) => line(
             out,
-            &AggTradeLine {
-                symbol,
-                stream: "aggTrade",
-                agg_trade_id: agg.agg_trade_id,
-                price: &agg.price,
-                qty: &agg.qty,
-                normal_qty: agg.normal_qty.as_deref(),
-                first_trade_id: agg.first_trade_id,
-                last_trade_id: agg.last_trade_id,
-                buyer_maker: agg.buyer_maker,
-                trade_time: agg.trade_time,
-                event_time: agg.event_time,
-                recv_time_us,
+            head,
+            AggTradeBody {
+                agg_trade_id: e.agg_trade_id,
+                price: &e.price,
+                qty: &e.qty,
+                normal_qty: e.normal_qty.as_deref(),
+                first_trade_id: e.first_trade_id,
+                last_trade_id: e.last_trade_id,
+                buyer_maker: e.buyer_maker,
+                trade_time: e.trade_time,
+                event_time: e.event_time,
             },
+            recv_time_us,
         ),
-        Event::BookTicker(ticker) => serde_json::to_writer(
+        Event::BookTicker(e) => line(
             out,
-            &BookTickerLine {
-                symbol,
-                stream: "bookTicker",
-                update_id: ticker.update_id,
-                bid_price: &ticker.bid_price,
-                bid_qty: &ticker.bid_qty,
-                ask_price: &ticker.ask_price,
-                ask_qty: &ticker.ask_qty,
-                event_time: ticker.event_time,
-                transaction_time: ticker.transaction_time,
-                recv_time_us,
+            head,
+            BookTickerBody {
+                update_id: e.update_id,
+                bid_price: &e.bid_price,
+                bid_qty: &e.bid_qty,
+                ask_price: &e.ask_price,
+                ask_qty: &e.ask_qty,
+                event_time: e.event_time,
+                transaction_time: e.transaction_time,
             },
+            recv_time_us,
         ),
+        Event::Depth(e) => line(
+            out,
+            head,
+            DepthBody {
+                event_time: e.event_time,
+                transaction_time: e.transaction_time,
+                pair: e.pair.as_deref(),
+                first_update_id: e.first_update_id,
+                final_update_id: e.final_update_id,
+                prev_final_update_id: e.prev_final_update_id,
+                bids: e.bids,
+                asks: e.asks,
+            },
+            recv_time_us,
+        ),
+        Event::PartialDepth(e) => line(
+            out,
+            head,
+            PartialDepthBody {
+                last_update_id: e.update_id(),
+                event_time: e.event_time,
+                transaction_time: e.transaction_time,
+                first_update_id: e.first_update_id,
+                prev_final_update_id: e.prev_final_update_id,
+                bids: e.bids(),
+                asks: e.asks(),
+            },
+            recv_time_us,
+        ),
+        Event::Kline(e) => {
+            let k = &e.candle;
+            line(
+                out,
+                head,
+                KlineBody {
+                    event_time: e.event_time,
+                    interval: &k.interval,
+                    open_time: k.open_time,
+                    close_time: k.close_time,
+                    first_trade_id: k.first_trade_id,
+                    last_trade_id: k.last_trade_id,
+                    open: &k.open,
+                    high: &k.high,
+                    low: &k.low,
+                    close: &k.close,
+                    volume: &k.volume,
+                    quote_volume: &k.quote_volume,
+                    trades: k.trades,
+                    taker_buy_volume: &k.taker_buy_volume,
+                    taker_buy_quote_volume: &k.taker_buy_quote_volume,
+                    closed: k.closed,
+                },
+                recv_time_us,
+            )
+        }
+        Event::MiniTicker(e) => line(
+            out,
+            head,
+            MiniTickerBody {
+                event_time: e.event_time,
+                open: &e.open,
+                high: &e.high,
+                low: &e.low,
+                close: &e.close,
+                volume: &e.volume,
+                quote_volume: &e.quote_volume,
+            },
+            recv_time_us,
+        ),
+        Event::Ticker(e) => line(
+            out,
+            head,
+            TickerBody {
+                event_time: e.event_time,
+                price_change: &e.price_change,
+                price_change_percent: &e.price_change_percent,
+                weighted_avg_price: &e.weighted_avg_price,
+                first_trade_price: e.first_trade_price.as_deref(),
+                last_price: &e.last_price,
+                last_qty: e.last_qty.as_deref(),
+                best_bid_price: e.best_bid_price.as_deref(),
+                best_bid_qty: e.best_bid_qty.as_deref(),
+                best_ask_price: e.best_ask_price.as_deref(),
+                best_ask_qty: e.best_ask_qty.as_deref(),
+                open: &e.open,
+                high: &e.high,
+                low: &e.low,
+                volume: &e.volume,
+                quote_volume: &e.quote_volume,
+                open_time: e.open_time,
+                close_time: e.close_time,
+                first_trade_id: e.first_trade_id,
+                last_trade_id: e.last_trade_id,
+                trades: e.trades,
+            },
+            recv_time_us,
+        ),
+        Event::AvgPrice(e) => line(
+            out,
+            head,
+            AvgPriceBody {
+                event_time: e.event_time,
+                interval: &e.interval,
+                avg_price: &e.avg_price,
+                last_trade_time: e.last_trade_time,
+            },
+            recv_time_us,
+        ),
+        Event::MarkPrice(e) => line(
+            out,
+            head,
+            MarkPriceBody {
+                event_time: e.event_time,
+                mark_price: &e.mark_price,
+                index_price: e.index_price.as_deref(),
+                estimated_settle_price: e.estimated_settle_price.as_deref(),
+                funding_rate: present(e.funding_rate.as_deref()),
+                next_funding_time: e.next_funding_time.filter(|time| *time != 0),
+            },
+            recv_time_us,
+        ),
+        Event::ForceOrder(e) => {
+            let o = &e.order;
+            line(
+                out,
+                head,
+                ForceOrderBody {
+                    event_time: e.event_time,
+                    side: &o.side,
+                    order_type: &o.order_type,
+                    time_in_force: &o.time_in_force,
+                    qty: &o.qty,
+                    price: &o.price,
+                    avg_price: &o.avg_price,
+                    status: &o.status,
+                    last_filled_qty: &o.last_filled_qty,
+                    filled_qty: &o.filled_qty,
+                    trade_time: o.trade_time,
+                },
+                recv_time_us,
+            )
+        }
     }
 }
 
@@ -190,7 +486,7 @@ mod tests {
         };
         let event = parse_event(kind, payload).unwrap();
         let mut out = b"previous line\n".to_vec();
-        write_line(&mut out, format, "ETHUSDT", &event, &frame);
+        write_line(&mut out, format, "ETHUSDT", &kind.name(), &event, &frame);
         String::from_utf8(out).unwrap()
     }
 
@@ -219,6 +515,69 @@ mod tests {
             line(StreamKind::BookTicker, OutputFormat::Json, payload),
             "previous line\n{\"symbol\":\"ETHUSDT\",\"stream\":\"bookTicker\",\"update_id\":400900217,\"bid_price\":\"25.35190000\",\"bid_qty\":\"31.21000000\",\"ask_price\":\"25.36520000\",\"ask_qty\":\"40.66000000\",\"recv_time_us\":1732500000126543}\n"
         );
+    }
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/binance/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(path).unwrap().trim_end().to_owned()
+    }
+
+    fn json_line(kind: &str, file: &str) -> serde_json::Value {
+        let text = line(kind.parse().unwrap(), OutputFormat::Json, &fixture(file));
+        serde_json::from_str(text.lines().nth(1).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn depth_lines_pass_levels_through_and_name_the_stream() {
+        let text = line(
+            "depth@100ms".parse().unwrap(),
+            OutputFormat::Json,
+            &fixture("futures_depthUpdate.json"),
+        );
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            r#"{"symbol":"ETHUSDT","stream":"depth@100ms","event_time":123456789,"transaction_time":123456788,"first_update_id":157,"final_update_id":160,"prev_final_update_id":149,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]],"recv_time_us":1732500000126543}"#
+        );
+        let spot = json_line("depth5", "partialDepth5.json");
+        assert_eq!(spot["last_update_id"], 160);
+        assert_eq!(spot["bids"][0][0], "0.0024");
+        let futures = json_line("depth5", "futures_partialDepth5.json");
+        assert_eq!(futures["last_update_id"], 390497878);
+        assert_eq!(futures["asks"].as_array().map(Vec::len), Some(5));
+    }
+
+    #[test]
+    fn kline_ticker_and_futures_lines() {
+        let kline = json_line("kline_1m", "kline_1m.json");
+        assert_eq!(kline["stream"], "kline_1m");
+        assert_eq!(
+            (
+                kline["open"].as_str(),
+                kline["close"].as_str(),
+                kline["closed"].as_bool()
+            ),
+            (Some("0.0010"), Some("0.0020"), Some(false))
+        );
+        assert_eq!(kline["taker_buy_quote_volume"], "0.500");
+        let ticker = json_line("ticker", "24hrTicker.json");
+        assert_eq!(ticker["best_bid_price"], "0.0024");
+        assert_eq!(ticker["trades"], 18151);
+        let hour = json_line("ticker_1h", "1hTicker.json");
+        assert!(hour.get("best_bid_price").is_none());
+        assert_eq!(hour["stream"], "ticker_1h");
+        let mark = json_line("markPrice", "coinm_markPriceUpdate.json");
+        assert!(mark["funding_rate"].is_null() && mark["next_funding_time"].is_null());
+        assert_eq!(mark["mark_price"], "10934.62615417");
+        let force = json_line("forceOrder", "futures_forceOrder.json");
+        assert_eq!(
+            (force["side"].as_str(), force["status"].as_str()),
+            (Some("SELL"), Some("FILLED"))
+        );
+        let avg = json_line("avgPrice", "avgPrice.json");
+        assert_eq!(avg["avg_price"], "25776.86000000");
     }
 
     #[test]

@@ -12,13 +12,13 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
 use tracing::{debug, error, warn};
 
 use crate::app::{AppEvent, ExitGuard};
-use crate::event::{DataError, DataErrorKind, parse_event};
+use crate::event::{DataError, DataErrorKind, Decoder, SequencePoint};
 use crate::format::{OutputFormat, write_line};
 use crate::log::Throttle;
 use crate::output::LineSink;
 use crate::queue::Frame;
 use crate::sequence::{SequenceCheck, Verdict};
-use crate::spec::{StreamKind, Symbol};
+use crate::spec::Symbol;
 use crate::stats::SymbolStats;
 use crate::stop::StopToken;
 use crate::supervise::{Supervision, supervise};
@@ -37,8 +37,8 @@ const PAYLOAD_EXCERPT_BYTES: usize = 120;
 pub struct Processor {
     /// The symbol served.
     pub symbol: Symbol,
-    /// The kind its stream carries.
-    pub kind: StreamKind,
+    /// Decodes the symbol's frames (one kind, or several over the combined stream).
+    pub decoder: Decoder,
     /// How lines are written.
     pub format: OutputFormat,
     /// Sleep per message (`--delay`); zero for none.
@@ -71,7 +71,10 @@ pub fn spawn_processor(processor: Processor) -> io::Result<JoinHandle<()>> {
 /// What survives a restart of the processing loop after an internal error.
 struct State {
     reports: BadFrameReports,
-    sequence: SequenceCheck,
+    /// One per kind, in the decoder's order.
+    sequences: Vec<SequenceCheck>,
+    /// The `stream` field of each kind's lines.
+    stream_names: Vec<String>,
     gaps: Throttle,
     /// Ids missing in gaps not yet reported.
     unreported_missing: u64,
@@ -99,7 +102,13 @@ impl Processor {
         };
         let mut state = State {
             reports: BadFrameReports::new(),
-            sequence: SequenceCheck::new(self.kind),
+            sequences: vec![SequenceCheck::new(); self.decoder.kinds().len()],
+            stream_names: self
+                .decoder
+                .kinds()
+                .iter()
+                .map(|kind| kind.name())
+                .collect(),
             gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
             unreported_missing: 0,
             lines: 0,
@@ -129,10 +138,10 @@ impl Processor {
         }
         while let Some(frame) = self.next_frame(state) {
             state.in_hand = true;
-            match parse_event(self.kind, &frame.payload) {
-                Ok(event) => {
-                    if let Some(id) = event.sequence_id()
-                        && !self.sequence_allows(id, state)
+            match self.decoder.decode(&frame.payload) {
+                Ok((index, event)) => {
+                    if let Some(point) = event.sequence()
+                        && !self.sequence_allows(index, point, state)
                     {
                         state.in_hand = false;
                         continue;
@@ -147,6 +156,7 @@ impl Processor {
                         self.sink.buffer(),
                         self.format,
                         self.symbol.as_str(),
+                        &state.stream_names[index],
                         &event,
                         &frame,
                     );
@@ -174,10 +184,11 @@ impl Processor {
         Ended::Stopped
     }
 
-    /// Applies the sequence check to `id`: `false` for a duplicate, which is dropped.
-    fn sequence_allows(&self, id: u64, state: &mut State) -> bool {
+    /// Applies stream `index`'s sequence check: `false` for a duplicate, which is dropped.
+    fn sequence_allows(&self, index: usize, point: SequencePoint, state: &mut State) -> bool {
         let counters = &self.stats.processor;
-        match state.sequence.check(id) {
+        let stream = &state.stream_names[index];
+        match state.sequences[index].check(point) {
             Verdict::Next => true,
             Verdict::Duplicate => {
                 counters.duplicates.add(1);
@@ -192,24 +203,34 @@ impl Processor {
                     let missing = std::mem::take(&mut state.unreported_missing);
                     if gaps == 1 {
                         warn!(
-                            "{}: gap in {} ids: {first}..={last} missing ({missing})",
-                            self.symbol, self.kind
+                            "{}: gap in {stream} ids: {first}..={last} missing ({missing})",
+                            self.symbol
                         );
                     } else {
                         warn!(
-                            "{}: {gaps} gaps in {} ids in the last {}s, {missing} ids missing; latest {first}..={last}",
+                            "{}: {gaps} gaps in {stream} ids in the last {}s, {missing} ids missing; latest {first}..={last}",
                             self.symbol,
-                            self.kind,
                             BAD_FRAME_REPORT_INTERVAL.as_secs()
                         );
                     }
                 }
                 true
             }
+            Verdict::Break { expected, found } => {
+                counters.gaps.add(1);
+                if let Some(gaps) = state.gaps.record(1, Instant::now()) {
+                    warn!(
+                        "{}: break in {stream} updates: an update follows {found}, the last written was {expected} ({gaps} in the last {}s)",
+                        self.symbol,
+                        BAD_FRAME_REPORT_INTERVAL.as_secs()
+                    );
+                }
+                true
+            }
             Verdict::Restarted { previous } => {
                 warn!(
-                    "{}: {} ids restarted at {id} (after {previous}); following the new sequence",
-                    self.symbol, self.kind
+                    "{}: {stream} ids restarted at {} (after {previous}); following the new sequence",
+                    self.symbol, point.id
                 );
                 true
             }
@@ -232,10 +253,7 @@ impl Processor {
         state.reports.report_due(&self.symbol);
         if let Some(gaps) = state.gaps.due(Instant::now()) {
             let missing = std::mem::take(&mut state.unreported_missing);
-            warn!(
-                "{}: {gaps} more gaps in {} ids, {missing} ids missing",
-                self.symbol, self.kind
-            );
+            warn!("{}: {gaps} more gaps, {missing} ids missing", self.symbol);
         }
         select! {
             recv(self.frames) -> frame => frame.ok(),
@@ -357,9 +375,10 @@ mod tests {
         let recorder = Recorder::default();
         let stats = Arc::new(SymbolStats::default());
         let stop = StopToken::new();
+        let symbol: Symbol = "ethusdt".parse().unwrap();
         let processor = Processor {
-            symbol: "ethusdt".parse().unwrap(),
-            kind: StreamKind::Trade,
+            decoder: Decoder::new(&symbol, &[crate::spec::StreamKind::Trade]),
+            symbol,
             format: OutputFormat::Json,
             delay: Duration::ZERO,
             max_messages: Some(3),

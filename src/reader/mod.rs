@@ -29,11 +29,11 @@ use tracing::{error, info, warn};
 use tungstenite::Utf8Bytes;
 
 use crate::app::{AppEvent, ExitGuard};
-use crate::event::sequence_id_of;
+use crate::event::Decoder;
 use crate::log::Throttle;
 use crate::queue::{Frame, FrameSender, Pushed};
 use crate::rand::{Rng, hash_str};
-use crate::spec::{Endpoint, StreamKind, Symbol};
+use crate::spec::{Endpoint, Symbol};
 use crate::stats::SymbolStats;
 use crate::stop::StopToken;
 use crate::supervise::{Supervision, supervise};
@@ -83,8 +83,8 @@ pub struct ConnectionSettings {
 pub struct Reader {
     /// The symbol served.
     pub symbol: Symbol,
-    /// The stream kind (for ids while two connections overlap).
-    pub kind: StreamKind,
+    /// Decodes frames (for ids while two connections overlap).
+    pub decoder: Decoder,
     /// The stream URL to open.
     pub url: String,
     /// The endpoint the URL belongs to (host, port, TLS).
@@ -398,7 +398,7 @@ impl Reader {
             if old_open {
                 match old.read() {
                     Received::Data(payload) if !is_server_shutdown(&payload) => {
-                        if let Some(id) = sequence_id_of(self.kind, &payload) {
+                        if let Some((id, _)) = self.overlap_position(&payload) {
                             old_last_id = Some(id);
                         }
                         let frame = self.stamp(payload);
@@ -417,7 +417,8 @@ impl Reader {
             match new.read() {
                 Received::Data(payload) if !is_server_shutdown(&payload) => {
                     if new_first.is_none() {
-                        new_first = Some((sequence_id_of(self.kind, &payload), Instant::now()));
+                        let first = self.overlap_position(&payload).map(|(_, first)| first);
+                        new_first = Some((first, Instant::now()));
                     }
                     held.push(self.stamp(payload));
                 }
@@ -488,6 +489,18 @@ impl Reader {
             return lost(&old, "cannot set the read timeout".to_owned(), false);
         }
         Next::Continue(Box::new(old))
+    }
+
+    /// Where a frame of the first stream kind sits, for judging an overlap: its id and where
+    /// it starts (`U` of a spot depth range; the id itself otherwise). Parses the frame,
+    /// which only happens while two connections overlap.
+    fn overlap_position(&self, payload: &str) -> Option<(u64, u64)> {
+        match self.decoder.decode(payload) {
+            Ok((0, event)) => event
+                .sequence()
+                .map(|point| (point.id, point.first.unwrap_or(point.id))),
+            _ => None,
+        }
     }
 
     /// Counts and reports a frame that is not data; returns a reason when the connection
@@ -569,10 +582,12 @@ fn lost(link: &Link, reason: String, clean: bool) -> Next {
     }
 }
 
-/// Binance's planned-shutdown notice (`{"e":"serverShutdown",...}`). A prefix test: a
-/// market-data frame fails it at the sixth byte, so it costs nothing per message.
+/// Binance's planned-shutdown notice: `{"e":"serverShutdown",...}` on a raw connection,
+/// `{"stream":"!serverShutdown",...}` on a combined one. A prefix test: a market-data frame
+/// fails it within its first bytes, so it costs nothing per message.
 fn is_server_shutdown(payload: &str) -> bool {
     payload.starts_with(r#"{"e":"serverShutdown""#)
+        || payload.starts_with(r#"{"stream":"!serverShutdown""#)
 }
 
 /// Wall-clock microseconds since the Unix epoch (a vDSO call, not a syscall).
