@@ -11,16 +11,17 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
 use tracing::{error, info};
 
-use crate::config::{Config, Source};
+use crate::config::{Config, OutputTarget, Source};
 use crate::event::Decoder;
 use crate::mock::{MockConfig, MockExchange};
-use crate::output::{LineSink, StdoutOutput};
+use crate::output::{LineOutput, LineSink, StdoutOutput};
 use crate::processor::{Processor, spawn_processor};
 use crate::queue::frame_queue;
 use crate::reader::connect::Connector;
 use crate::reader::limiter::ConnectLimiter;
 use crate::reader::{Reader, spawn_reader};
 use crate::signals::forward_signals;
+use crate::sink::{ExecOutput, FileOutput, Handlers, symbol_file};
 use crate::spec::{Endpoint, Symbol};
 use crate::stats::{SymbolStats, summary_lines};
 use crate::stop::StopToken;
@@ -28,7 +29,10 @@ use crate::units::format_duration;
 
 /// How long stopping may take before `app` exits without waiting for a stuck thread
 /// (a reader inside a 10 s TCP connect, a processor blocked on a full stdout pipe).
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(750);
+
+/// After killing stuck handlers, how long their processors get to notice.
+const HANDLER_KILL_GRACE: Duration = Duration::from_millis(150);
 
 /// What pipelines and the signal thread tell `app`.
 #[derive(Debug)]
@@ -125,31 +129,44 @@ pub fn run(config: &Config) -> Result<(), Fatal> {
     ));
     announce_connection_pacing(config, &limiter);
 
+    // Every output opens (every file, every handler) before any connection is made.
+    let handlers = Handlers::default();
+    let mut outputs = Vec::with_capacity(config.symbols.len());
+    for symbol in &config.symbols {
+        let stop = StopToken::new();
+        let output = open_output(config, symbol, &stop, &handlers)
+            .map_err(|error| Fatal(format!("{symbol}: {error}")))?;
+        outputs.push((stop, output));
+    }
+    let shared = Shared {
+        endpoint: &endpoint,
+        connector: &connector,
+        limiter: &limiter,
+        events: &events,
+    };
     let mut pipelines = Vec::with_capacity(config.symbols.len());
-    for (index, symbol) in config.symbols.iter().enumerate() {
-        let shared = Shared {
-            endpoint: &endpoint,
-            connector: &connector,
-            limiter: &limiter,
-            events: &events,
-        };
-        match start_pipeline(config, index, symbol, &shared) {
+    for (index, (symbol, (stop, output))) in config.symbols.iter().zip(outputs).enumerate() {
+        match start_pipeline(config, index, symbol, &shared, stop, output) {
             Ok(pipeline) => pipelines.push(pipeline),
             Err(error) => {
                 stop_all(&pipelines);
-                return Err(Fatal(format!("cannot start threads for {symbol}: {error}")));
+                return Err(Fatal(format!("cannot start {symbol}: {error}")));
             }
         }
     }
 
     let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
     stop_all(&pipelines);
-    let panicked = join_all(
-        pipelines
-            .iter_mut()
-            .flat_map(|p| p.threads.drain(..))
-            .collect(),
-    );
+    let threads = pipelines
+        .iter_mut()
+        .flat_map(|p| p.threads.drain(..))
+        .collect();
+    let (mut panicked, stuck) = join_within(threads, SHUTDOWN_GRACE);
+    if !stuck.is_empty() && handlers.kill_running() > 0 {
+        // Processors blocked writing to handlers that never read: killing the handlers
+        // breaks their pipes and lets the processors finish.
+        panicked += join_within(stuck, HANDLER_KILL_GRACE).0;
+    }
 
     if !matches!(ending, Ending::OutputClosed) {
         let rows = pipelines
@@ -203,6 +220,8 @@ fn start_pipeline(
     index: usize,
     symbol: &Symbol,
     shared: &Shared<'_>,
+    stop: StopToken,
+    output: Box<dyn LineOutput>,
 ) -> std::io::Result<Pipeline> {
     let Shared {
         endpoint,
@@ -210,7 +229,6 @@ fn start_pipeline(
         limiter,
         events,
     } = shared;
-    let stop = StopToken::new();
     let stats = Arc::new(SymbolStats::default());
     let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
     let processor = spawn_processor(Processor {
@@ -222,7 +240,7 @@ fn start_pipeline(
         frames: receiver,
         stop: stop.clone(),
         stats: Arc::clone(&stats),
-        sink: LineSink::new(Box::new(StdoutOutput)),
+        sink: LineSink::new(output),
         events: (*events).clone(),
     })?;
     let reader = spawn_reader(Reader {
@@ -251,6 +269,34 @@ fn start_pipeline(
         stop,
         stats,
         threads: vec![reader, processor],
+    })
+}
+
+/// The symbol's output: stdout, its file, or its handler.
+fn open_output(
+    config: &Config,
+    symbol: &Symbol,
+    stop: &StopToken,
+    handlers: &Handlers,
+) -> std::io::Result<Box<dyn LineOutput>> {
+    Ok(match &config.output {
+        OutputTarget::Stdout => Box::new(StdoutOutput),
+        OutputTarget::Directory(dir) => {
+            Box::new(FileOutput::open(dir, symbol).map_err(|error| {
+                std::io::Error::new(
+                    error.kind(),
+                    format!(
+                        "cannot open {}: {error}",
+                        symbol_file(dir, symbol).display()
+                    ),
+                )
+            })?)
+        }
+        OutputTarget::Exec(command) => Box::new(
+            ExecOutput::spawn(command, symbol, stop.clone(), handlers).map_err(|error| {
+                std::io::Error::new(error.kind(), format!("cannot start `{command}`: {error}"))
+            })?,
+        ),
     })
 }
 
@@ -301,18 +347,19 @@ fn stop_all(pipelines: &[Pipeline]) {
     }
 }
 
-/// Joins the threads that finish within [`SHUTDOWN_GRACE`]; returns how many panicked.
-/// Threads still stuck after it are left behind: the process is about to exit.
-fn join_all(threads: Vec<JoinHandle<()>>) -> usize {
-    let deadline = Instant::now() + SHUTDOWN_GRACE;
+/// Joins the threads that finish within `grace`; returns how many of those panicked, and
+/// the threads still running. Those are left behind: the process is about to exit.
+fn join_within(threads: Vec<JoinHandle<()>>, grace: Duration) -> (usize, Vec<JoinHandle<()>>) {
+    let deadline = Instant::now() + grace;
     while Instant::now() < deadline && threads.iter().any(|thread| !thread.is_finished()) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let mut panicked = 0;
-    for thread in threads {
-        if thread.is_finished() && thread.join().is_err() {
-            panicked += 1;
-        }
-    }
-    panicked
+    let (finished, stuck): (Vec<_>, Vec<_>) =
+        threads.into_iter().partition(JoinHandle::is_finished);
+    let panicked = finished
+        .into_iter()
+        .map(JoinHandle::join)
+        .filter(Result::is_err)
+        .count();
+    (panicked, stuck)
 }

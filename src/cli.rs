@@ -21,6 +21,8 @@ Examples:
   binance-listen --stream trade,bookTicker,kline_1m ETHUSDT   three kinds, one connection
   binance-listen --delay ETHUSDT=200ms ETHUSDT BNBUSDT   a slow ETHUSDT handler; BNBUSDT unaffected
   binance-listen --max-messages 100 --format raw BTCUSDT > trades.jsonl
+  binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
+  binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
 
 Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
@@ -74,6 +76,15 @@ pub struct Cli {
     /// Output: json (normalized lines) or raw (payloads exactly as received) [default: json]
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
+
+    /// Write each symbol's lines to DIR/<SYMBOL>.jsonl (appending) instead of stdout
+    #[arg(long, value_name = "DIR", conflicts_with = "exec")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Feed each symbol's lines to its own handler: `sh -c CMD` with {symbol} replaced and
+    /// $BINANCE_LISTEN_SYMBOL set; a slow handler holds back only its own symbol
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
 
     /// Also trust the CA certificate(s) in this PEM file (for wss:// to a private server)
     #[arg(long, value_name = "FILE")]

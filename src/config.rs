@@ -52,6 +52,17 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Where lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// stdout, shared by every symbol.
+    Stdout,
+    /// `DIR/<SYMBOL>.jsonl` per symbol (`--output-dir`).
+    Directory(PathBuf),
+    /// A handler command per symbol (`--exec`).
+    Exec(String),
+}
+
 /// Where the streams come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -78,6 +89,8 @@ pub struct Config {
     pub overflow: OverflowPolicy,
     /// How lines are written.
     pub format: OutputFormat,
+    /// Where lines go.
+    pub output: OutputTarget,
     /// Per-symbol processor delay, aligned with `symbols`.
     pub delays: Vec<Duration>,
     /// Extra trusted roots (`--ca-cert`).
@@ -104,6 +117,7 @@ impl fmt::Debug for Config {
             .field("queue_capacity", &self.queue_capacity)
             .field("overflow", &self.overflow)
             .field("format", &self.format)
+            .field("output", &self.output)
             .field("delays", &self.delays)
             .field("ca_certs", &self.ca_certs.len())
             .field("max_messages", &self.max_messages)
@@ -127,6 +141,8 @@ pub struct FileConfig {
     overflow: Option<String>,
     format: Option<String>,
     ca_cert: Option<PathBuf>,
+    output_dir: Option<PathBuf>,
+    exec: Option<String>,
     max_messages: Option<toml::Value>,
     duration: Option<String>,
     connection: Option<FileConnection>,
@@ -228,6 +244,7 @@ pub fn build(cli: Cli) -> Result<Config, UsageError> {
 
 /// Merges `cli` over `file` (read from `path`, which errors name) over the defaults.
 fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> {
+    let output = output_target(&cli, &file, path)?;
     let file_symbols = file
         .symbols
         .iter()
@@ -314,7 +331,7 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
     let format = cli
         .format
         .or(file_value(file.format.as_ref(), "format", path)?)
-        .unwrap_or_default();
+        .unwrap_or_else(|| OutputFormat::default_for(&output));
     let max_messages = match cli.max_messages {
         Some(count) => Some(count),
         None => file_number(
@@ -379,6 +396,7 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         queue_capacity,
         overflow,
         format,
+        output,
         delays,
         ca_certs,
         max_messages,
@@ -387,6 +405,44 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         verbose: cli.verbose,
         quiet: cli.quiet,
     })
+}
+
+/// Where lines go: `--output-dir` or `--exec` (one per run), else the file's, else stdout.
+/// The directory is created now, so a path that cannot be one is a usage error.
+fn output_target(cli: &Cli, file: &FileConfig, path: &Path) -> Result<OutputTarget, UsageError> {
+    let (dir, exec) = if cli.output_dir.is_some() || cli.exec.is_some() {
+        (cli.output_dir.clone(), cli.exec.clone())
+    } else {
+        let relative_to_file = |dir: &PathBuf| match path.parent() {
+            Some(parent) if dir.is_relative() => parent.join(dir),
+            _ => dir.clone(),
+        };
+        (
+            file.output_dir.as_ref().map(relative_to_file),
+            file.exec.clone(),
+        )
+    };
+    match (dir, exec) {
+        (Some(_), Some(_)) => Err(UsageError(
+            "output_dir and exec cannot both be set: lines go to files or to handlers, not both"
+                .to_owned(),
+        )),
+        (Some(dir), None) => {
+            std::fs::create_dir_all(&dir).map_err(|error| {
+                UsageError(format!(
+                    "invalid output directory '{}': {error}; expected a directory that exists or can be created",
+                    dir.display()
+                ))
+            })?;
+            Ok(OutputTarget::Directory(dir))
+        }
+        (None, Some(command)) if command.trim().is_empty() => Err(UsageError(
+            "invalid handler command '': expected a shell command, like 'python3 handler.py {symbol}'"
+                .to_owned(),
+        )),
+        (None, Some(command)) => Ok(OutputTarget::Exec(command)),
+        (None, None) => Ok(OutputTarget::Stdout),
+    }
 }
 
 /// The stream kinds: every `--stream` (each may list several), else the file's `stream`

@@ -21,6 +21,13 @@ pub enum OutputFormat {
     Raw,
 }
 
+impl OutputFormat {
+    /// The format when none is chosen: JSON Lines, for pipes, files and handlers alike.
+    pub fn default_for(_output: &crate::config::OutputTarget) -> Self {
+        Self::Json
+    }
+}
+
 impl FromStr for OutputFormat {
     type Err = String;
 

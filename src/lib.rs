@@ -21,6 +21,7 @@ pub mod rand;
 pub mod reader;
 pub mod sequence;
 pub mod signals;
+pub mod sink;
 pub mod spec;
 pub mod stats;
 pub mod stop;

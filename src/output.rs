@@ -1,5 +1,5 @@
-//! Where lines go: [`LineOutput`] (stdout now; per-symbol files and commands later) and
-//! [`LineSink`], a processor's batch buffer. Lines are formatted into the batch and written
+//! Where lines go: [`LineOutput`] (stdout here; per-symbol files and handler commands in
+//! `sink`) and [`LineSink`], a processor's batch buffer. Lines are formatted into the batch and written
 //! in one locked `write_all` when the processor is about to wait (its queue ran dry or it is
 //! about to sleep `--delay`) or the batch is full: an idle stream shows each line at once, a
 //! busy one makes few syscalls, and lines of different symbols never interleave.
@@ -16,6 +16,19 @@ pub trait LineOutput: Send {
     /// # Errors
     /// The I/O error; `BrokenPipe` means the reader went away (`| head`) and is not a failure.
     fn write_batch(&mut self, batch: &[u8]) -> io::Result<()>;
+
+    /// What the output is, for error messages: `stdout`, a file's path, a handler command.
+    fn describe(&self) -> String;
+
+    /// Whether every symbol shares it (stdout): its failure ends the run, while a
+    /// per-symbol output's failure ends only that symbol.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Called once when the processor stops, after the last batch: close files, let a
+    /// handler read to the end of its input.
+    fn close(&mut self) {}
 }
 
 /// The process's stdout, shared by every processor; each batch is written under its lock.
@@ -28,6 +41,14 @@ impl LineOutput for StdoutOutput {
         // std's stdout is line-buffered; a batch of whole lines passes straight through.
         stdout.write_all(batch)?;
         stdout.flush()
+    }
+
+    fn describe(&self) -> String {
+        "stdout".to_owned()
+    }
+
+    fn is_shared(&self) -> bool {
+        true
     }
 }
 
@@ -56,6 +77,21 @@ impl LineSink {
     /// Records that one line was appended (for the written count).
     pub fn line_added(&mut self) {
         self.lines += 1;
+    }
+
+    /// What the output is, for error messages.
+    pub fn describe(&self) -> String {
+        self.output.describe()
+    }
+
+    /// Whether the output is shared by every symbol (stdout).
+    pub fn is_shared(&self) -> bool {
+        self.output.is_shared()
+    }
+
+    /// Closes the output once the processor is done with it.
+    pub fn close(&mut self) {
+        self.output.close();
     }
 
     /// Drops bytes after the last complete line: what a handler that failed mid-line left.
@@ -101,6 +137,10 @@ mod tests {
             self.0.lock().unwrap().push(batch.to_vec());
             Ok(())
         }
+
+        fn describe(&self) -> String {
+            "recorder".to_owned()
+        }
     }
 
     struct Closed;
@@ -108,6 +148,10 @@ mod tests {
     impl LineOutput for Closed {
         fn write_batch(&mut self, _: &[u8]) -> io::Result<()> {
             Err(io::ErrorKind::BrokenPipe.into())
+        }
+
+        fn describe(&self) -> String {
+            "a closed pipe".to_owned()
         }
     }
 

@@ -115,7 +115,9 @@ impl Processor {
             in_hand: false,
         };
         let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
-        match supervise(&symbol, "processor", &stop, || self.process(&mut state)) {
+        let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
+        self.sink.close();
+        match outcome {
             Ok(Ended::Done) => {
                 let _ = self.events.send(AppEvent::PipelineDone(symbol));
             }
@@ -268,13 +270,32 @@ impl Processor {
                 self.stats.processor.written.add(lines);
                 true
             }
-            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
-                let _ = self.events.send(AppEvent::OutputClosed);
+            Err(error) if self.stop.is_triggered() => {
+                debug!("{}: output failed while stopping: {error}", self.symbol);
+                false
+            }
+            Err(error) if self.sink.is_shared() => {
+                let event = if error.kind() == io::ErrorKind::BrokenPipe {
+                    AppEvent::OutputClosed
+                } else {
+                    error!(
+                        "{}: cannot write to {}: {error}",
+                        self.symbol,
+                        self.sink.describe()
+                    );
+                    AppEvent::OutputFailed(error.to_string())
+                };
+                let _ = self.events.send(event);
                 false
             }
             Err(error) => {
-                error!("{}: cannot write output: {error}", self.symbol);
-                let _ = self.events.send(AppEvent::OutputFailed(error.to_string()));
+                // A per-symbol output failed (a full disk, a handler that keeps dying):
+                // this symbol stops, loudly; the others carry on.
+                let why = format!("cannot write to {}: {error}", self.sink.describe());
+                error!("{}: {why}", self.symbol);
+                let _ = self
+                    .events
+                    .send(AppEvent::PipelineFailed(self.symbol.clone(), why));
                 false
             }
         }
@@ -359,6 +380,10 @@ mod tests {
         fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
             self.0.lock().unwrap().extend_from_slice(batch);
             Ok(())
+        }
+
+        fn describe(&self) -> String {
+            "recorder".to_owned()
         }
     }
 
