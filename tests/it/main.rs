@@ -7,6 +7,7 @@ mod config_file;
 mod isolation;
 mod reconnect;
 mod shutdown;
+mod sinks;
 mod streaming;
 mod support;
 mod tls;

@@ -328,6 +328,11 @@ impl TempDir {
         Self(path)
     }
 
+    /// The path of `name` inside the directory (not created).
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
     /// Writes `contents` to `name` inside the directory; returns its path.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.0.join(name);
