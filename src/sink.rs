@@ -88,13 +88,31 @@ impl Handlers {
         let mut killed = 0;
         for child in lock(&self.running).iter() {
             let mut child = lock(child);
-            if matches!(child.try_wait(), Ok(None)) && child.kill().is_ok() {
-                let _ = child.wait();
+            if matches!(child.try_wait(), Ok(None)) {
+                kill_group(&mut child);
                 killed += 1;
             }
         }
         killed
     }
+}
+
+/// Kills a handler and everything it started (it leads its own process group: `sh -c`
+/// forks its commands, and killing the shell alone would orphan them), then reaps it.
+fn kill_group(child: &mut Child) {
+    // std can only signal the child itself; the group needs kill(1) without `unsafe`.
+    let group = format!("-{}", child.id());
+    let killed_group = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !killed_group {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -220,9 +238,7 @@ impl LineOutput for ExecOutput {
             self.command,
             format_duration(HANDLER_EXIT_GRACE)
         );
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_group(&mut lock(&self.child));
     }
 }
 
@@ -316,7 +332,7 @@ mod tests {
         let symbol: Symbol = "BNBUSDT".parse().unwrap();
         let handlers = Handlers::default();
         let mut handler =
-            ExecOutput::spawn("sleep 30", &symbol, StopToken::new(), &handlers).unwrap();
+            ExecOutput::spawn("sleep 30; true", &symbol, StopToken::new(), &handlers).unwrap();
         assert_eq!(handlers.kill_running(), 1);
         assert_eq!(handlers.kill_running(), 0);
         assert!(lock(&handler.child).try_wait().unwrap().is_some());
