@@ -15,6 +15,7 @@ pub mod format;
 pub mod log;
 pub mod mock;
 pub mod output;
+pub mod pretty;
 pub mod processor;
 pub mod queue;
 pub mod rand;
