@@ -73,7 +73,8 @@ pub struct Cli {
     #[arg(long, value_name = "POLICY")]
     pub overflow: Option<OverflowPolicy>,
 
-    /// Output: json (normalized lines) or raw (payloads exactly as received) [default: json]
+    /// Output: json (normalized lines), raw (payloads exactly as received) or pretty (aligned
+    /// columns, coloured unless NO_COLOR is set) [default: pretty on a terminal, else json]
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 

@@ -331,7 +331,8 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
     let format = cli
         .format
         .or(file_value(file.format.as_ref(), "format", path)?)
-        .unwrap_or_else(|| OutputFormat::default_for(&output));
+        .unwrap_or_else(|| OutputFormat::default_for(&output))
+        .for_output(&output);
     let max_messages = match cli.max_messages {
         Some(count) => Some(count),
         None => file_number(
@@ -640,7 +641,11 @@ mod tests {
         );
         assert_eq!(config.queue_capacity, DEFAULT_QUEUE_CAPACITY);
         assert_eq!(config.overflow, OverflowPolicy::DropOldest);
-        assert_eq!(config.format, OutputFormat::Json);
+        // JSON when piped (as under CI); the readable form on a terminal.
+        assert_eq!(
+            config.format,
+            OutputFormat::default_for(&OutputTarget::Stdout)
+        );
         assert_eq!(config.delays, [Duration::ZERO, Duration::ZERO]);
     }
 

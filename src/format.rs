@@ -1,13 +1,17 @@
 //! Output lines: [`OutputFormat`] and the normalized JSON line of each event kind, written
 //! into the processor's reused batch buffer (no allocation per line). Field names are the
-//! documented schema (README "Output"); `recv_time_us` always comes last.
+//! documented schema (README "Output"); `recv_time_us` always comes last. The terminal form
+//! lives in `pretty`.
 
 use std::fmt;
 use std::str::FromStr;
 
+use std::io::{self, IsTerminal};
+
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::config::OutputTarget;
 use crate::event::Event;
 use crate::queue::Frame;
 
@@ -19,12 +23,38 @@ pub enum OutputFormat {
     Json,
     /// The payload exactly as received, one per line.
     Raw,
+    /// Aligned, readable columns for a terminal, coloured unless `colour` is off.
+    Pretty {
+        /// Whether to add ANSI colours.
+        colour: bool,
+    },
 }
 
 impl OutputFormat {
-    /// The format when none is chosen: JSON Lines, for pipes, files and handlers alike.
-    pub fn default_for(_output: &crate::config::OutputTarget) -> Self {
-        Self::Json
+    /// The format when none is chosen: the readable form for a person at a terminal, JSON
+    /// Lines whenever stdout is piped or lines go to files or handlers.
+    pub fn default_for(output: &OutputTarget) -> Self {
+        if *output == OutputTarget::Stdout && io::stdout().is_terminal() {
+            Self::Pretty { colour: true }
+        } else {
+            Self::Json
+        }
+    }
+
+    /// Settles colour for where lines go: only on a terminal, and never with `NO_COLOR` set
+    /// (<https://no-color.org>).
+    pub fn for_output(self, output: &OutputTarget) -> Self {
+        match self {
+            Self::Pretty { .. } => {
+                let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+                Self::Pretty {
+                    colour: *output == OutputTarget::Stdout
+                        && io::stdout().is_terminal()
+                        && !no_colour,
+                }
+            }
+            other => other,
+        }
     }
 }
 
@@ -35,8 +65,9 @@ impl FromStr for OutputFormat {
         match text.to_ascii_lowercase().as_str() {
             "json" => Ok(Self::Json),
             "raw" => Ok(Self::Raw),
+            "pretty" => Ok(Self::Pretty { colour: false }),
             _ => Err(format!(
-                "unknown output format '{text}': expected json or raw"
+                "unknown output format '{text}': expected json, raw or pretty"
             )),
         }
     }
@@ -47,6 +78,7 @@ impl fmt::Display for OutputFormat {
         f.write_str(match self {
             Self::Json => "json",
             Self::Raw => "raw",
+            Self::Pretty { .. } => "pretty",
         })
     }
 }
@@ -249,6 +281,10 @@ pub fn write_line(
 ) {
     let start = out.len();
     let written = match format {
+        OutputFormat::Pretty { colour } => {
+            crate::pretty::write_pretty(out, symbol, stream, event, frame, colour);
+            return;
+        }
         OutputFormat::Raw => {
             out.extend_from_slice(frame.payload.as_bytes());
             Ok(())
@@ -601,7 +637,7 @@ mod tests {
         assert_eq!("RAW".parse(), Ok(OutputFormat::Raw));
         assert_eq!(
             "xml".parse::<OutputFormat>().unwrap_err(),
-            "unknown output format 'xml': expected json or raw"
+            "unknown output format 'xml': expected json, raw or pretty"
         );
     }
 }

@@ -94,7 +94,7 @@ fn bad_numbers_and_choices_name_what_is_accepted() {
             &["--overflow", "lose"],
             &["'lose'", "drop-oldest, drop-newest or block"],
         ),
-        (&["--format", "xml"], &["'xml'", "json or raw"]),
+        (&["--format", "xml"], &["'xml'", "json, raw or pretty"]),
         (
             &["--market", "mars"],
             &["'mars'", "spot, futures, coin-futures, testnet, us"],

@@ -248,3 +248,35 @@ fn simulate_prints_lines_with_no_network() {
         assert!(price > 0.0, "{line}");
     }
 }
+
+#[test]
+fn pretty_format_is_aligned_and_uncoloured_off_a_terminal() {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::Unlimited).count(5));
+    let (status, stdout, stderr) = run_to_end(&[
+        "--endpoint",
+        &exchange.url(),
+        "--format",
+        "pretty",
+        "--max-messages",
+        "5",
+        "ETHUSDT",
+        "BTCUSDT",
+    ]);
+    assert!(status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 10);
+    assert!(
+        !stdout.contains('\x1b'),
+        "colour escapes in a pipe: {stdout:?}"
+    );
+    for line in &lines {
+        assert!(line.contains("trade"), "{line}");
+        assert!(line.contains(" BUY ") || line.contains(" SELL "), "{line}");
+    }
+    // Every line's id column ends at the same place.
+    let widths: Vec<usize> = lines.iter().map(|line| line.find('#').unwrap()).collect();
+    assert!(
+        widths.windows(2).all(|pair| pair[0] == pair[1]),
+        "{lines:#?}"
+    );
+}
