@@ -16,14 +16,16 @@ use crate::event::Decoder;
 use crate::mock::{MockConfig, MockExchange};
 use crate::output::{LineOutput, LineSink, StdoutOutput};
 use crate::processor::{Processor, spawn_processor};
+use crate::queue::Frame;
 use crate::queue::frame_queue;
 use crate::reader::connect::Connector;
 use crate::reader::limiter::ConnectLimiter;
 use crate::reader::{Reader, spawn_reader};
+use crate::report::{StatsSource, spawn_reporter};
 use crate::signals::forward_signals;
 use crate::sink::{ExecOutput, FileOutput, Handlers, symbol_file};
 use crate::spec::{Endpoint, Symbol};
-use crate::stats::{SymbolStats, summary_lines};
+use crate::stats::{LatencySummary, SymbolStats, summary_lines};
 use crate::stop::StopToken;
 use crate::units::format_duration;
 
@@ -90,6 +92,8 @@ struct Pipeline {
     symbol: Symbol,
     stop: StopToken,
     stats: Arc<SymbolStats>,
+    /// A receiver of the symbol's queue, for `--stats` to read its depth.
+    queue: Receiver<Frame>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -155,6 +159,27 @@ pub fn run(config: &Config) -> Result<(), Fatal> {
         }
     }
 
+    let reporter = match config.stats {
+        Some(interval) => {
+            let sources = pipelines
+                .iter()
+                .map(|pipeline| StatsSource {
+                    symbol: pipeline.symbol.clone(),
+                    stats: Arc::clone(&pipeline.stats),
+                    queue: pipeline.queue.clone(),
+                })
+                .collect();
+            match spawn_reporter(sources, interval, config.stats_format) {
+                Ok(reporter) => Some(reporter),
+                Err(error) => {
+                    stop_all(&pipelines);
+                    return Err(Fatal(format!("cannot start the stats reporter: {error}")));
+                }
+            }
+        }
+        None => None,
+    };
+
     let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
     stop_all(&pipelines);
     let threads = pipelines
@@ -167,11 +192,16 @@ pub fn run(config: &Config) -> Result<(), Fatal> {
         // breaks their pipes and lets the processors finish.
         panicked += join_within(stuck, HANDLER_KILL_GRACE).0;
     }
+    // After the processors: they publish their last latencies as they finish.
+    let latency: Vec<Option<LatencySummary>> = match reporter {
+        Some(reporter) => reporter.finish().into_iter().map(Some).collect(),
+        None => vec![None; pipelines.len()],
+    };
 
     if !matches!(ending, Ending::OutputClosed) {
-        let rows = pipelines
-            .iter()
-            .map(|pipeline| (pipeline.symbol.as_str(), pipeline.stats.snapshot()));
+        let rows = pipelines.iter().zip(latency).map(|(pipeline, latency)| {
+            (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
+        });
         for line in summary_lines(rows) {
             eprintln!("{line}");
         }
@@ -229,8 +259,9 @@ fn start_pipeline(
         limiter,
         events,
     } = shared;
-    let stats = Arc::new(SymbolStats::default());
+    let stats = Arc::new(SymbolStats::new(config.stats.is_some()));
     let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
+    let queue = receiver.clone();
     let processor = spawn_processor(Processor {
         symbol: symbol.clone(),
         decoder: Decoder::new(symbol, &config.kinds),
@@ -268,6 +299,7 @@ fn start_pipeline(
         symbol: symbol.clone(),
         stop,
         stats,
+        queue,
         threads: vec![reader, processor],
     })
 }

@@ -9,6 +9,7 @@ use clap::{ArgAction, Parser};
 
 use crate::format::OutputFormat;
 use crate::queue::OverflowPolicy;
+use crate::report::StatsFormat;
 use crate::spec::{DelaySpec, Endpoint, Market, StreamKinds, Symbol};
 use crate::units::parse_duration;
 
@@ -108,6 +109,22 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_connection_age)]
     pub max_connection_age: Option<Duration>,
 
+    /// Print per-symbol stats on stderr every INTERVAL [default when given: 5s]: rates,
+    /// queue depth, drops, gaps, reconnects, latency percentiles. Use --stats=10s, or put
+    /// --stats after the symbols
+    #[arg(
+        long,
+        value_name = "INTERVAL",
+        num_args = 0..=1,
+        default_missing_value = "5s",
+        value_parser = parse_stats_interval
+    )]
+    pub stats: Option<Duration>,
+
+    /// How --stats prints: table (for people) or json (one object per symbol per interval)
+    #[arg(long, value_name = "FORMAT")]
+    pub stats_format: Option<StatsFormat>,
+
     /// Listen to a built-in mock exchange with lively simulated prices: no network needed
     #[arg(long, conflicts_with_all = ["endpoint", "market", "ca_cert"])]
     pub simulate: bool,
@@ -160,6 +177,29 @@ pub fn parse_run_duration(text: &str) -> Result<Duration, String> {
             "invalid run duration '{text}': expected a duration longer than zero, like 30s"
         )),
         duration => Ok(duration),
+    }
+}
+
+/// The shortest `--stats` interval.
+pub const MIN_STATS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Parses `--stats INTERVAL`. `--stats ETHUSDT` takes the symbol for the interval; the
+/// error says how to write it instead.
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub fn parse_stats_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(interval) if interval >= MIN_STATS_INTERVAL => Ok(interval),
+        Ok(_) => Err(format!(
+            "invalid stats interval '{text}': expected at least 100ms, like 5s"
+        )),
+        Err(error) if text.chars().all(char::is_alphanumeric) && text.parse::<f64>().is_err() => {
+            Err(format!(
+                "{error}; to use the default interval before a symbol, write --stats=5s or put --stats after the symbols"
+            ))
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -12,12 +12,14 @@ use serde::Deserialize;
 
 use crate::cli::{
     Cli, parse_connection_age, parse_max_messages, parse_queue_capacity, parse_run_duration,
+    parse_stats_interval,
 };
 use crate::format::OutputFormat;
 use crate::queue::OverflowPolicy;
 use crate::reader::ConnectionSettings;
 use crate::reader::connect::DEFAULT_MAX_FRAME_BYTES;
 use crate::reader::link::Liveness;
+use crate::report::StatsFormat;
 use crate::spec::{DelaySpec, Endpoint, Market, StreamKind, StreamKinds, Symbol};
 use crate::units::parse_duration;
 
@@ -99,6 +101,10 @@ pub struct Config {
     pub max_messages: Option<u64>,
     /// Run time before everything stops.
     pub duration: Option<Duration>,
+    /// `--stats` interval; `None` for no stats.
+    pub stats: Option<Duration>,
+    /// How stats are printed.
+    pub stats_format: StatsFormat,
     /// How connections are kept: ages, stall detection, limits.
     pub connection: ConnectionSettings,
     /// `-v` count.
@@ -122,6 +128,8 @@ impl fmt::Debug for Config {
             .field("ca_certs", &self.ca_certs.len())
             .field("max_messages", &self.max_messages)
             .field("duration", &self.duration)
+            .field("stats", &self.stats)
+            .field("stats_format", &self.stats_format)
             .field("connection", &self.connection)
             .finish_non_exhaustive()
     }
@@ -145,6 +153,8 @@ pub struct FileConfig {
     exec: Option<String>,
     max_messages: Option<toml::Value>,
     duration: Option<String>,
+    stats: Option<String>,
+    stats_format: Option<String>,
     connection: Option<FileConnection>,
 }
 
@@ -383,6 +393,25 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         None => Vec::new(),
     };
 
+    let stats = match cli.stats {
+        Some(interval) => Some(interval),
+        None => file
+            .stats
+            .as_deref()
+            .map(parse_stats_interval)
+            .transpose()
+            .map_err(|error| {
+                UsageError(format!("config file '{}': stats: {error}", path.display()))
+            })?,
+    };
+    let stats_format = cli
+        .stats_format
+        .or(file_value(
+            file.stats_format.as_ref(),
+            "stats_format",
+            path,
+        )?)
+        .unwrap_or_default();
     let connection = connection_settings(
         cli.max_connection_age,
         file.connection.unwrap_or_default(),
@@ -402,6 +431,8 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         ca_certs,
         max_messages,
         duration,
+        stats,
+        stats_format,
         connection,
         verbose: cli.verbose,
         quiet: cli.quiet,

@@ -6,7 +6,7 @@
 use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
 use tracing::{debug, error, warn};
@@ -14,6 +14,7 @@ use tracing::{debug, error, warn};
 use crate::app::{AppEvent, ExitGuard};
 use crate::event::{DataError, DataErrorKind, Decoder, SequencePoint};
 use crate::format::{OutputFormat, write_line};
+use crate::latency::LatencyRecorder;
 use crate::log::Throttle;
 use crate::output::LineSink;
 use crate::queue::Frame;
@@ -80,6 +81,8 @@ struct State {
     unreported_missing: u64,
     /// Lines produced, for `--max-messages`.
     lines: u64,
+    /// Latency recording, with `--stats`.
+    latency: Option<LatencyRecorder>,
     /// A frame is being handled; if the loop dies now, that frame is lost.
     in_hand: bool,
 }
@@ -112,11 +115,15 @@ impl Processor {
             gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
             unreported_missing: 0,
             lines: 0,
+            latency: self.stats.latency.as_ref().map(|_| LatencyRecorder::new()),
             in_hand: false,
         };
         let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
         let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
         self.sink.close();
+        if let (Some(recorder), Some(shared)) = (&mut state.latency, &self.stats.latency) {
+            recorder.publish(shared);
+        }
         match outcome {
             Ok(Ended::Done) => {
                 let _ = self.events.send(AppEvent::PipelineDone(symbol));
@@ -150,7 +157,7 @@ impl Processor {
                     }
                     if !self.delay.is_zero() {
                         // Show what is done before sleeping, as a real handler's output would.
-                        if !self.flush() || !self.stop.sleep(self.delay) {
+                        if !self.flush(&mut state.latency) || !self.stop.sleep(self.delay) {
                             return Ended::Stopped;
                         }
                     }
@@ -164,6 +171,9 @@ impl Processor {
                     );
                     self.sink.line_added();
                     state.lines += 1;
+                    if let Some(recorder) = &mut state.latency {
+                        recorder.line(event.event_time(), frame.recv_time_us);
+                    }
                 }
                 Err(error) => {
                     self.stats.processor.skipped.add(1);
@@ -172,17 +182,17 @@ impl Processor {
             }
             state.in_hand = false;
             if self.max_messages.is_some_and(|max| state.lines >= max) {
-                return if self.flush() {
+                return if self.flush(&mut state.latency) {
                     Ended::Done
                 } else {
                     Ended::Stopped
                 };
             }
-            if self.sink.is_full() && !self.flush() {
+            if self.sink.is_full() && !self.flush(&mut state.latency) {
                 return Ended::Stopped;
             }
         }
-        self.flush();
+        self.flush(&mut state.latency);
         Ended::Stopped
     }
 
@@ -249,7 +259,7 @@ impl Processor {
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) => {}
         }
-        if !self.flush() {
+        if !self.flush(&mut state.latency) {
             return None;
         }
         state.reports.report_due(&self.symbol);
@@ -264,8 +274,16 @@ impl Processor {
     }
 
     /// Writes the batch; `false` when the output is gone and the processor must stop.
-    fn flush(&mut self) -> bool {
-        match self.sink.flush() {
+    fn flush(&mut self, latency: &mut Option<LatencyRecorder>) -> bool {
+        let flushed = self.sink.flush();
+        if let (Some(recorder), Some(shared)) = (latency.as_mut(), &self.stats.latency) {
+            match flushed {
+                Ok(0) => {}
+                Ok(_) => recorder.batch_written(unix_micros(), shared),
+                Err(_) => recorder.batch_lost(),
+            }
+        }
+        match flushed {
             Ok(lines) => {
                 self.stats.processor.written.add(lines);
                 true
@@ -300,6 +318,13 @@ impl Processor {
             }
         }
     }
+}
+
+/// Wall-clock microseconds since the Unix epoch.
+fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as u64)
 }
 
 /// One throttle per kind of bad frame, so a flood of one kind never hides another.

@@ -114,6 +114,16 @@ impl FrameSender {
         self.policy
     }
 
+    /// Frames waiting now.
+    pub fn len(&self) -> usize {
+        self.sender.len()
+    }
+
+    /// Whether no frame is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.sender.is_empty()
+    }
+
     /// Queues `frame` under the overflow policy.
     pub fn push(&self, frame: Frame, stop: &StopToken) -> Pushed {
         let mut frame = match self.sender.try_send(frame) {

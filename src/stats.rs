@@ -7,6 +7,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::latency::{Percentiles, SharedLatencies};
+
 /// A monotonically increasing count with a single writing thread and any number of readers.
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
@@ -22,6 +24,14 @@ impl Counter {
     /// The current value, as seen from any thread.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// Raises the value to `value` if it is higher (a high-water mark). Writer thread only.
+    #[inline]
+    pub fn raise_to(&self, value: u64) {
+        if value > self.0.load(Ordering::Relaxed) {
+            self.0.store(value, Ordering::Relaxed);
+        }
     }
 }
 
@@ -39,6 +49,8 @@ pub struct ReaderCounters {
     pub bad_frames: Counter,
     /// Successful connections (the first one included).
     pub connects: Counter,
+    /// The most frames seen waiting in the queue (sampled).
+    pub queue_high_water: Counter,
 }
 
 /// Counters written by the processor thread.
@@ -65,6 +77,18 @@ pub struct SymbolStats {
     pub reader: ReaderCounters,
     /// The processor's side.
     pub processor: ProcessorCounters,
+    /// Latency histograms, only with `--stats`.
+    pub latency: Option<SharedLatencies>,
+}
+
+impl SymbolStats {
+    /// Counters, plus latency histograms when `with_latency`.
+    pub fn new(with_latency: bool) -> Self {
+        Self {
+            latency: with_latency.then(SharedLatencies::default),
+            ..Self::default()
+        }
+    }
 }
 
 /// A point-in-time copy of [`SymbolStats`], with the derived figures a person wants.
@@ -115,18 +139,31 @@ impl SymbolStats {
     }
 }
 
-/// The exit summary: one aligned line per symbol, for stderr.
-pub fn summary_lines<'a>(rows: impl IntoIterator<Item = (&'a str, Snapshot)>) -> Vec<String> {
-    let rows: Vec<(&str, Snapshot)> = rows.into_iter().collect();
+/// Latency totals for a summary line: exchange → receive, receive → written.
+pub type LatencySummary = (Percentiles, Percentiles);
+
+/// The exit summary: one aligned line per symbol, for stderr; with `--stats`, each ends
+/// with the run's latency percentiles.
+pub fn summary_lines<'a>(
+    rows: impl IntoIterator<Item = (&'a str, Snapshot, Option<LatencySummary>)>,
+) -> Vec<String> {
+    let rows: Vec<(&str, Snapshot, Option<LatencySummary>)> = rows.into_iter().collect();
     let width = rows
         .iter()
-        .map(|(name, _)| name.chars().count())
+        .map(|(name, _, _)| name.chars().count())
         .max()
         .unwrap_or(0);
     rows.iter()
-        .map(|(name, s)| {
+        .map(|(name, s, latency)| {
+            let latency = latency.map_or_else(String::new, |(exchange, pipeline)| {
+                format!(
+                    "  latency exchange→receive {}  receive→write {}",
+                    exchange.human(),
+                    pipeline.human()
+                )
+            });
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  gaps {} (missing {})  skipped {}  discarded {}  reconnects {}",
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  gaps {} (missing {})  skipped {}  discarded {}  reconnects {}{latency}",
                 s.received, s.written, s.dropped, s.duplicates, s.gaps, s.missing_ids, s.skipped, s.discarded, s.reconnects
             )
         })
@@ -169,7 +206,7 @@ mod tests {
     #[test]
     fn summary_aligns_symbols() {
         let lines = summary_lines([
-            ("ETHUSDT", Snapshot::default()),
+            ("ETHUSDT", Snapshot::default(), None),
             (
                 "BTCUSD_PERP",
                 Snapshot {
@@ -177,6 +214,7 @@ mod tests {
                     written: 5,
                     ..Snapshot::default()
                 },
+                None,
             ),
         ]);
         assert_eq!(

@@ -83,6 +83,23 @@ impl SequencePoint {
 }
 
 impl Event<'_> {
+    /// The exchange's event time (`E`), where the kind carries one.
+    pub fn event_time(&self) -> Option<u64> {
+        match self {
+            Self::Trade(e) => Some(e.event_time),
+            Self::AggTrade(e) => Some(e.event_time),
+            Self::BookTicker(e) => e.event_time,
+            Self::Depth(e) => Some(e.event_time),
+            Self::PartialDepth(e) => e.event_time,
+            Self::Kline(e) => Some(e.event_time),
+            Self::MiniTicker(e) => Some(e.event_time),
+            Self::Ticker(e) => Some(e.event_time),
+            Self::AvgPrice(e) => Some(e.event_time),
+            Self::MarkPrice(e) => Some(e.event_time),
+            Self::ForceOrder(e) => Some(e.event_time),
+        }
+    }
+
     /// The event's place in its stream. Trades and aggTrades step by one; spot depth
     /// updates cover `U..=u` and the next starts at `u + 1`; futures depth updates link by
     /// `pu`; book tickers and partial books have increasing update ids; snapshots (klines,

@@ -61,6 +61,9 @@ const QUIET_OVERLAP: Duration = Duration::from_secs(30);
 /// Frames of the replacement held back during an overlap, at most.
 const MAX_HELD_FRAMES: usize = 65_536;
 
+/// The queue depth (for its high-water mark) is read every this many frames.
+const QUEUE_DEPTH_SAMPLE_EVERY: u64 = 32;
+
 /// A 429 without `Retry-After` still waits at least this long.
 const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
@@ -145,6 +148,8 @@ enum NotOpened {
 
 /// State that survives reconnects (and restarts after an internal error).
 struct Session {
+    /// Frames pushed, for sampling the queue depth.
+    pushes: u64,
     backoff: Backoff,
     connections: u64,
     drops: Throttle,
@@ -161,6 +166,7 @@ impl Reader {
             events: self.events.clone(),
         };
         let mut session = Session {
+            pushes: 0,
             backoff: Backoff::new(Rng::from_entropy(hash_str(self.symbol.as_str()))),
             connections: 0,
             drops: Throttle::new(REPORT_INTERVAL),
@@ -549,9 +555,19 @@ impl Reader {
 
     /// Queues a frame under the overflow policy; `false` when the pipeline is stopping.
     fn enqueue(&self, frame: Frame, session: &mut Session) -> bool {
+        session.pushes = session.pushes.wrapping_add(1);
+        if session.pushes % QUEUE_DEPTH_SAMPLE_EVERY == 0 {
+            // Reading the depth touches the processor's side of the queue: sample it.
+            let depth = self.frames.len() as u64;
+            self.stats.reader.queue_high_water.raise_to(depth);
+        }
         match self.frames.push(frame, &self.stop) {
             Pushed::Queued { dropped: 0 } => {}
             Pushed::Queued { dropped } => {
+                self.stats
+                    .reader
+                    .queue_high_water
+                    .raise_to(self.frames.capacity() as u64);
                 self.stats.reader.dropped.add(dropped);
                 if let Some(count) = session.drops.record(dropped, Instant::now()) {
                     self.report_drops(count);

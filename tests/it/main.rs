@@ -8,6 +8,7 @@ mod isolation;
 mod reconnect;
 mod shutdown;
 mod sinks;
+mod stats;
 mod streaming;
 mod support;
 mod tls;

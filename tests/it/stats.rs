@@ -1,0 +1,71 @@
+//! `--stats`: periodic per-symbol reports on stderr, for people and for machines, and the
+//! latency totals in the exit summary.
+
+use binance_listen::MockConfig;
+use binance_listen::mock::Rate;
+
+use crate::support::{Exchange, Listener, PATIENCE, run_to_end};
+
+#[test]
+fn json_stats_report_counts_queue_and_latency_per_symbol() {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(200.0)));
+    let mut listener = Listener::start(&[
+        "--endpoint",
+        &exchange.url(),
+        "--stats=200ms",
+        "--stats-format",
+        "json",
+        "ETHUSDT",
+        "BNBUSDT",
+    ]);
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let line = listener.expect_stderr(r#"{"type":"stats""#);
+        let row: serde_json::Value = serde_json::from_str(&line).expect(&line);
+        if row["received"].as_u64() > Some(0) {
+            assert!(row["rate"].as_f64() > Some(0.0), "{line}");
+            assert!(
+                row["latency_pipeline_us"]["count"].as_u64().is_some(),
+                "{line}"
+            );
+            for field in [
+                "queued",
+                "queue_high_water",
+                "dropped",
+                "duplicates",
+                "gaps",
+                "reconnects",
+            ] {
+                assert!(row[field].is_u64(), "no {field} in {line}");
+            }
+        }
+        seen.push(row["symbol"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(seen.contains(&"ETHUSDT".to_owned()) && seen.contains(&"BNBUSDT".to_owned()));
+    listener.signal("INT");
+    assert!(listener.expect_exit_within(PATIENCE).success());
+    let summary = listener.expect_stderr("summary ETHUSDT");
+    assert!(summary.contains("latency exchange→receive "), "{summary}");
+}
+
+#[test]
+fn the_table_has_a_header_and_a_row_per_symbol() {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(100.0)));
+    let mut listener =
+        Listener::start(&["--endpoint", &exchange.url(), "ETHUSDT", "--stats", "200ms"]);
+    listener.expect_stderr("binance-listen: stats over the last 200ms");
+    let header = listener.expect_stderr("msg/s");
+    assert!(header.contains("exch→recv p50/p99/max"), "{header}");
+    let row = listener.expect_stderr("  ETHUSDT ");
+    assert!(row.split_whitespace().count() >= 12, "{row}");
+    listener.signal("INT");
+    assert!(listener.expect_exit_within(PATIENCE).success());
+}
+
+#[test]
+fn a_symbol_after_stats_gets_a_hint() {
+    let (status, _, stderr) = run_to_end(&["--stats", "ETHUSDT"]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("invalid duration 'ETHUSDT'"), "{stderr}");
+    assert!(stderr.contains("--stats=5s"), "{stderr}");
+}
