@@ -7,6 +7,7 @@
 //! cargo bench --bench bench -- isolation [RATE] [SECONDS]
 //! cargo bench --bench bench -- reconnect [SECONDS]
 //! cargo bench --bench bench -- rollover [SECONDS]
+//! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]
 //! ```
 
 use std::io::{BufRead, BufReader, Read};
@@ -34,15 +35,17 @@ fn main() {
         Some("isolation") => isolation(number(1, 1000), number(2, 10)),
         Some("reconnect") => reconnect(number(1, 10)),
         Some("rollover") => rollover(number(1, 10)),
+        Some("scale") => scale(number(1, 1000), number(2, 10)),
         None => {
             throughput(2_000_000);
             isolation(1000, 10);
             reconnect(10);
             rollover(10);
+            scale(1000, 10);
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect or rollover"
+                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover or scale"
             );
             std::process::exit(2);
         }
@@ -231,6 +234,94 @@ fn rollover(seconds: u64) {
         connections.saturating_sub(1),
         ids.len()
     );
+}
+
+/// `symbols` symbols at 1 trade/s each in one listener: once every one is connected,
+/// resident memory, threads and CPU over `seconds`.
+fn scale(symbols: u64, seconds: u64) {
+    println!("== scale: {symbols} symbols × 1 trade/s in one process, measured over {seconds} s");
+    let mock = start_mock(MockConfig::new().rate(Rate::PerSecond(1.0)));
+    // Loopback: lift Binance's connection-attempt pacing so every symbol connects at once.
+    let config = std::env::temp_dir().join(format!("binance-listen-bench-{}.toml", std::process::id()));
+    let _ = std::fs::write(&config, "[connection]\nattempts_per_window = 1000000\n");
+    let names: Vec<String> = (0..symbols).map(|n| format!("S{n:04}USDT")).collect();
+    let url = mock.url();
+    let mut args = vec!["--endpoint", &url, "--config", config.to_str().unwrap_or(""), "-q"];
+    args.extend(names.iter().map(String::as_str));
+    let mut child = spawn_listener(&args);
+    let mut stdout = child.stdout.take().expect("stdout");
+    let drain = std::thread::spawn(move || {
+        let mut sink = vec![0u8; 1 << 16];
+        let mut lines = 0u64;
+        while let Ok(read) = stdout.read(&mut sink) {
+            if read == 0 {
+                break;
+            }
+            lines += sink[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        lines
+    });
+    let started = Instant::now();
+    let mut connected = 0;
+    while connected < symbols && started.elapsed() < Duration::from_secs(120) {
+        if let Ok(MockEvent::Connected { .. }) = mock.events().recv_timeout(Duration::from_secs(1)) {
+            connected += 1;
+        }
+    }
+    println!("  connected        {connected} in {:.1} s", started.elapsed().as_secs_f64());
+    // Let every symbol deliver a few trades before measuring.
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.id();
+    let cpu_start = process_cpu(pid);
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let cpu = process_cpu(pid).saturating_sub(cpu_start);
+    let (rss_kb, peak_kb, threads) = process_memory(pid);
+    let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    let _ = child.wait();
+    let lines = drain.join().unwrap_or(0);
+    let _ = std::fs::remove_file(&config);
+    println!(
+        "  resident memory  {:.1} MB ({:.1} KB per symbol), peak {:.1} MB",
+        rss_kb as f64 / 1024.0,
+        rss_kb as f64 / symbols.max(1) as f64,
+        peak_kb as f64 / 1024.0
+    );
+    println!("  threads          {threads}");
+    println!(
+        "  CPU              {:.2} % of a core ({:.0} ms over {seconds} s)",
+        cpu.as_secs_f64() * 100.0 / window.elapsed().as_secs_f64(),
+        cpu.as_secs_f64() * 1e3
+    );
+    println!("  lines written    {lines}");
+}
+
+/// User + system CPU time of process `pid` so far (/proc/PID/stat fields 14 and 15).
+fn process_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// VmRSS and VmHWM in KB, and the thread count, of process `pid`.
+fn process_memory(pid: u32) -> (u64, u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let value = |key: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(key))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|number| number.parse().ok())
+            .unwrap_or(0)
+    };
+    (value("VmRSS:"), value("VmHWM:"), value("Threads:"))
 }
 
 /// Runs the listener on ETHUSDT for `seconds` with `extra` flags; returns the trade ids written.
