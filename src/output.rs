@@ -9,6 +9,9 @@ use std::io::{self, Write};
 /// A batch that reaches this size is written even if more frames are waiting.
 pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 
+/// The batch buffer's first size.
+const INITIAL_BATCH_BYTES: usize = 4 * 1024;
+
 /// A destination for whole-line batches.
 pub trait LineOutput: Send {
     /// Writes `batch`, which holds only whole lines, and flushes it.
@@ -60,11 +63,13 @@ pub struct LineSink {
 }
 
 impl LineSink {
-    /// A sink writing to `output`, with its batch buffer allocated once, up front.
+    /// A sink writing to `output`.
     pub fn new(output: Box<dyn LineOutput>) -> Self {
         Self {
             output,
-            batch: Vec::with_capacity(MAX_BATCH_BYTES + 4096),
+            // Grows with use up to a little over MAX_BATCH_BYTES, then stays: a busy symbol
+            // stops allocating after its first full batch, a quiet one keeps 4 KB.
+            batch: Vec::with_capacity(INITIAL_BATCH_BYTES),
             lines: 0,
         }
     }

@@ -12,6 +12,7 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::connect::{Opened, Socket};
+use crate::stop::Watch;
 use crate::units::format_duration;
 
 /// How long to wait for the server's reply to our close frame before dropping the socket.
@@ -56,6 +57,8 @@ pub enum Received {
 pub struct Link {
     socket: Socket,
     tcp: TcpStream,
+    /// Keeps the socket watched by the stop token.
+    _watch: Option<Watch>,
     /// This symbol's connection number, from 1.
     pub number: u64,
     opened: Instant,
@@ -77,6 +80,7 @@ impl Link {
         Self {
             socket: opened.socket,
             tcp: opened.tcp,
+            _watch: opened.watch,
             number,
             opened: now,
             last_heard: now,
@@ -175,8 +179,10 @@ impl Link {
     }
 
     /// Sends a close frame and waits briefly for the reply, so the server sees a clean close.
-    pub fn close(mut self) {
-        if self.socket.close(None).is_err() {
+    /// When the pipeline is stopping the read side is already shut: no reply can be read,
+    /// so it returns once the close frame is sent.
+    pub fn close(mut self, stopping: bool) {
+        if self.socket.close(None).is_err() || stopping {
             return;
         }
         let deadline = Instant::now() + CLOSE_GRACE;

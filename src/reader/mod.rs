@@ -235,6 +235,9 @@ impl Reader {
     }
 
     /// Opens a connection, retrying with backoff until one works.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
     fn open(&self, session: &mut Session) -> Result<Link, NotOpened> {
         loop {
             match self.open_once(session) {
@@ -283,6 +286,9 @@ impl Reader {
 
     /// How long to wait after a failed attempt, logging why. Honours `Retry-After` for
     /// everyone: a 429 or 418 is about this IP, not this symbol.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
     fn retry_wait(&self, failure: &ConnectError, session: &mut Session) -> Duration {
         let mut wait = session.backoff.next_delay();
         if let Some(status @ (418 | 429)) = failure.status() {
@@ -311,7 +317,7 @@ impl Reader {
         let mut shutdown_announced = false;
         loop {
             if self.stop.is_triggered() {
-                link.close();
+                link.close(self.stop.is_triggered());
                 return Next::Stopped;
             }
             if shutdown_announced || Instant::now() >= link.replace_at {
@@ -334,7 +340,7 @@ impl Reader {
                     }
                     let frame = self.stamp(payload);
                     if !self.enqueue(frame, session) {
-                        link.close();
+                        link.close(self.stop.is_triggered());
                         return Next::Stopped;
                     }
                 }
@@ -364,6 +370,9 @@ impl Reader {
 
     /// Make-before-break: opens `old`'s replacement, reads both, and switches once the old
     /// connection has delivered everything up to where the new one starts.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
     fn replace(&self, mut old: Link, why: &str, session: &mut Session) -> Next {
         info!(
             "{}: connection #{} {why} after {}; opening its replacement first",
@@ -374,7 +383,7 @@ impl Reader {
         let mut new = match self.open_once(session) {
             Ok(new) => new,
             Err(ConnectError::Stopped) => {
-                old.close();
+                old.close(self.stop.is_triggered());
                 return Next::Stopped;
             }
             Err(failure) => {
@@ -386,7 +395,7 @@ impl Reader {
         if old.set_read_timeout(OVERLAP_TICK).is_err()
             || new.set_read_timeout(OVERLAP_TICK).is_err()
         {
-            old.close();
+            old.close(self.stop.is_triggered());
             let _ = new.set_read_timeout(READ_TICK);
             return Next::Continue(Box::new(new));
         }
@@ -397,8 +406,8 @@ impl Reader {
         let mut new_first: Option<(Option<u64>, Instant)> = None;
         loop {
             if self.stop.is_triggered() {
-                old.close();
-                new.close();
+                old.close(self.stop.is_triggered());
+                new.close(self.stop.is_triggered());
                 return Next::Stopped;
             }
             if old_open {
@@ -409,8 +418,8 @@ impl Reader {
                         }
                         let frame = self.stamp(payload);
                         if !self.enqueue(frame, session) {
-                            old.close();
-                            new.close();
+                            old.close(self.stop.is_triggered());
+                            new.close(self.stop.is_triggered());
                             return Next::Stopped;
                         }
                     }
@@ -449,11 +458,11 @@ impl Reader {
             };
             if caught_up || !old_open || waited_too_long || held.len() >= MAX_HELD_FRAMES {
                 if old_open {
-                    old.close();
+                    old.close(self.stop.is_triggered());
                 }
                 for frame in held {
                     if !self.enqueue(frame, session) {
-                        new.close();
+                        new.close(self.stop.is_triggered());
                         return Next::Stopped;
                     }
                 }
@@ -473,6 +482,9 @@ impl Reader {
 
     /// The replacement failed during the overlap: pass on what it delivered (the processor
     /// drops what the old one also delivers) and carry on with the old connection.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
     fn keep_old(
         &self,
         mut old: Link,
@@ -482,7 +494,7 @@ impl Reader {
     ) -> Next {
         for frame in held {
             if !self.enqueue(frame, session) {
-                old.close();
+                old.close(self.stop.is_triggered());
                 return Next::Stopped;
             }
         }
@@ -511,6 +523,9 @@ impl Reader {
 
     /// Counts and reports a frame that is not data; returns a reason when the connection
     /// cannot continue.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
     fn note_bad_frame(&self, received: &Received, session: &mut Session) -> Option<String> {
         let (index, what, fatal) = match received {
             Received::Binary(bytes) => {
@@ -578,6 +593,9 @@ impl Reader {
         !self.stop.is_triggered()
     }
 
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
     fn report_drops(&self, count: u64) {
         warn!(
             "{}: queue full ({} frames), dropped {count} frame(s) ({})",
