@@ -62,7 +62,7 @@ struct Fill {
 
 impl Fill {
     fn last_id(&self) -> u64 {
-        self.first_id + self.count.max(1) - 1
+        self.first_id.saturating_add(self.count.max(1) - 1)
     }
 }
 
