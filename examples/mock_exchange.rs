@@ -4,11 +4,14 @@
 //! cargo run --example mock_exchange -- --rate 100 ETHUSDT
 //! cargo run --example mock_exchange -- --rate max --count 100000 --port 9000
 //! cargo run --example mock_exchange -- --tls        # wss:// with a fresh private CA
+//! cargo run --example mock_exchange -- --futures    # USD-M futures payload shapes
 //! ```
 //!
-//! It serves any `/ws/<symbol>@<kind>` stream; the symbols given only shape the printed
-//! `binance-listen` command. With `--tls` it generates a CA and a `localhost` certificate
-//! (rcgen, nothing is written but the CA's PEM file, whose path it prints).
+//! It serves any `/ws/<symbol>@<kind>` stream and any combined
+//! `/stream?streams=<symbol>@<kind>/...` list, with or without a `/public` or `/market`
+//! route prefix; the symbols given only shape the printed `binance-listen` command. With
+//! `--tls` it generates a CA and a `localhost` certificate (rcgen, nothing is written but
+//! the CA's PEM file, whose path it prints).
 
 use std::time::Duration;
 
@@ -45,6 +48,9 @@ struct Args {
     /// Market mode: trades happen on the clock whether anyone listens
     #[arg(long)]
     market: bool,
+    /// USD-M futures payload shapes (aggTrade nq, bookTicker e/E/T, depth pu, ...)
+    #[arg(long)]
+    futures: bool,
     /// Fault: close each connection cleanly after N messages
     #[arg(long, value_name = "N")]
     close_after: Option<u64>,
@@ -102,6 +108,7 @@ fn main() -> Result<(), String> {
         .rate(rate)
         .lively(args.lively)
         .market(args.market)
+        .futures(args.futures)
         .faults(faults);
     if let Some(count) = args.count {
         config = config.count(count);

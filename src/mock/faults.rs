@@ -52,6 +52,11 @@ pub struct Rejection {
 
 /// Faults applied to connections. Per-connection faults hit only the first
 /// `faulty_connections` connections (all, when `None`).
+///
+/// Counting: a connection is the N-th when one of its streams has had N connections (a
+/// combined connection takes the most of its streams). "Messages" are the connection's data
+/// messages; on a combined connection, across all its streams together, since the faults
+/// stand for trouble with the connection, not with one stream.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     /// Connections the per-connection faults apply to, counted from the first.
@@ -70,7 +75,8 @@ pub struct Faults {
     pub bad_frames: Vec<BadFrame>,
     /// Answer the first upgrades (of any connection) with these instead of accepting.
     pub reject_upgrades: Vec<Rejection>,
-    /// A connection to a stream that was served before first repeats its last this-many ids.
+    /// A connection to a stream that was served before first repeats its last this-many ids
+    /// (on a combined connection, each such stream does).
     pub replay_on_reconnect: u64,
 }
 

@@ -1,8 +1,10 @@
 //! [`MockExchange`]: a real WebSocket server on 127.0.0.1 that speaks Binance's stream
-//! protocol: `/ws/<symbol>@<kind>` paths, Binance's payloads, server pings, a chosen rate
-//! per stream (up to as fast as possible), consecutive ids per stream that continue across
-//! reconnects, and optional TLS. Tests start it on an ephemeral port; `--simulate` runs one
-//! in-process with lively prices; `examples/mock_exchange.rs` runs it alone.
+//! protocol: raw `/ws/<symbol>@<kind>` and combined `/stream?streams=<s1>/<s2>` paths (after
+//! any route prefix such as `/market`), Binance's payloads for every stream kind, spot or
+//! USD-M futures ([`MockConfig::futures`]), server pings, a chosen rate per stream (up to as
+//! fast as possible), ids per stream that continue across reconnects, and optional TLS.
+//! Tests start it on an ephemeral port; `--simulate` runs one in-process with lively prices;
+//! `examples/mock_exchange.rs` runs it alone.
 //!
 //! Threads: one accept thread (`mock-accept`) and one per connection (`mock-conn-N`).
 //! Dropping the exchange (or [`MockExchange::shutdown`]) stops and joins them all.
@@ -55,6 +57,7 @@ pub struct MockConfig {
     lively: bool,
     micros: bool,
     market: bool,
+    futures: bool,
     faults: Faults,
     tls: Option<TlsIdentity>,
 }
@@ -71,6 +74,7 @@ impl MockConfig {
             lively: false,
             micros: false,
             market: false,
+            futures: false,
             faults: Faults::default(),
             tls: None,
         }
@@ -127,7 +131,16 @@ impl MockConfig {
         self
     }
 
-    /// The faults to inject.
+    /// USD-M futures payloads instead of spot's for the kinds whose shapes differ (aggTrade,
+    /// bookTicker, depth, partial depth, ticker); see [`Feed::futures`]. Paths are served
+    /// with or without the `/public` and `/market` route prefixes either way.
+    pub fn futures(mut self, futures: bool) -> Self {
+        self.futures = futures;
+        self
+    }
+
+    /// The faults to inject. On a combined connection, the message counts of
+    /// per-connection faults are of the connection's data messages across all its streams.
     pub fn faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
         self
@@ -153,7 +166,8 @@ pub enum MockEvent {
     Connected {
         /// Connection number, from 1.
         connection: u64,
-        /// The request path, e.g. `/ws/ethusdt@trade`.
+        /// The request path with its query, e.g. `/ws/ethusdt@trade` or
+        /// `/stream?streams=ethusdt@trade/ethusdt@depth`.
         path: String,
         /// When the handshake completed.
         at: Instant,
@@ -174,7 +188,7 @@ pub enum MockEvent {
     Disconnected {
         /// Connection number.
         connection: u64,
-        /// Data messages sent on it.
+        /// Data messages sent on it, across all its streams.
         sent: u64,
         /// When it ended.
         at: Instant,
@@ -217,14 +231,17 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
-    /// The log of `stream` (e.g. `ethusdt@trade`), created on first use.
+    /// The log of `stream` (e.g. `ethusdt@trade`), created on first use with the configured
+    /// flavor and time unit. Raw and combined connections to a stream share it.
     fn stream(&self, stream: &str, symbol: &str, kind: StreamKind) -> Arc<Mutex<StreamLog>> {
         let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            streams
-                .entry(stream.to_owned())
-                .or_insert_with(|| Arc::new(Mutex::new(StreamLog::new(symbol, kind)))),
-        )
+        let new_log = || {
+            let feed = Feed::new(symbol, kind, 1)
+                .futures(self.config.futures)
+                .micros(self.config.micros);
+            Arc::new(Mutex::new(StreamLog::from_feed(feed)))
+        };
+        Arc::clone(streams.entry(stream.to_owned()).or_insert_with(new_log))
     }
 
     /// The rejection for the next upgrade, if the faults still call for one.
