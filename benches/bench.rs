@@ -242,11 +242,18 @@ fn scale(symbols: u64, seconds: u64) {
     println!("== scale: {symbols} symbols × 1 trade/s in one process, measured over {seconds} s");
     let mock = start_mock(MockConfig::new().rate(Rate::PerSecond(1.0)));
     // Loopback: lift Binance's connection-attempt pacing so every symbol connects at once.
-    let config = std::env::temp_dir().join(format!("binance-listen-bench-{}.toml", std::process::id()));
+    let config =
+        std::env::temp_dir().join(format!("binance-listen-bench-{}.toml", std::process::id()));
     let _ = std::fs::write(&config, "[connection]\nattempts_per_window = 1000000\n");
     let names: Vec<String> = (0..symbols).map(|n| format!("S{n:04}USDT")).collect();
     let url = mock.url();
-    let mut args = vec!["--endpoint", &url, "--config", config.to_str().unwrap_or(""), "-q"];
+    let mut args = vec![
+        "--endpoint",
+        &url,
+        "--config",
+        config.to_str().unwrap_or(""),
+        "-q",
+    ];
     args.extend(names.iter().map(String::as_str));
     let mut child = spawn_listener(&args);
     let mut stdout = child.stdout.take().expect("stdout");
@@ -264,11 +271,15 @@ fn scale(symbols: u64, seconds: u64) {
     let started = Instant::now();
     let mut connected = 0;
     while connected < symbols && started.elapsed() < Duration::from_secs(120) {
-        if let Ok(MockEvent::Connected { .. }) = mock.events().recv_timeout(Duration::from_secs(1)) {
+        if let Ok(MockEvent::Connected { .. }) = mock.events().recv_timeout(Duration::from_secs(1))
+        {
             connected += 1;
         }
     }
-    println!("  connected        {connected} in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "  connected        {connected} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     // Let every symbol deliver a few trades before measuring.
     std::thread::sleep(Duration::from_secs(2));
     let pid = child.id();
@@ -277,7 +288,9 @@ fn scale(symbols: u64, seconds: u64) {
     std::thread::sleep(Duration::from_secs(seconds));
     let cpu = process_cpu(pid).saturating_sub(cpu_start);
     let (rss_kb, peak_kb, threads) = process_memory(pid);
-    let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
     let _ = child.wait();
     let lines = drain.join().unwrap_or(0);
     let _ = std::fs::remove_file(&config);

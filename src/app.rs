@@ -24,7 +24,7 @@ use crate::reader::{Reader, spawn_reader};
 use crate::report::{StatsSource, spawn_reporter};
 use crate::signals::forward_signals;
 use crate::sink::{ExecOutput, FileOutput, Handlers, symbol_file};
-use crate::spec::{Endpoint, Symbol};
+use crate::spec::{Endpoint, Market, Symbol};
 use crate::stats::{LatencySummary, SymbolStats, summary_lines};
 use crate::stop::StopToken;
 use crate::units::format_duration;
@@ -117,7 +117,8 @@ pub fn run(config: &Config) -> Result<(), Fatal> {
     let (endpoint, _simulation) = match &config.source {
         Source::Exchange(endpoint) => (endpoint.clone(), None),
         Source::Simulate => {
-            let mock = MockExchange::start(MockConfig::simulation())
+            let futures = matches!(config.market, Market::Futures | Market::CoinFutures);
+            let mock = MockExchange::start(MockConfig::simulation().futures(futures))
                 .map_err(|error| Fatal(format!("cannot start the simulated exchange: {error}")))?;
             info!("simulating an exchange at {}", mock.url());
             (Endpoint::loopback(mock.port()), Some(mock))

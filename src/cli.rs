@@ -126,7 +126,8 @@ pub struct Cli {
     pub stats_format: Option<StatsFormat>,
 
     /// Listen to a built-in mock exchange with lively simulated prices: no network needed
-    #[arg(long, conflicts_with_all = ["endpoint", "market", "ca_cert"])]
+    /// (with --market futures or coin-futures it sends futures payloads)
+    #[arg(long, conflicts_with_all = ["endpoint", "ca_cert"])]
     pub simulate: bool,
 
     /// More log detail on stderr (-v debug, -vv trace); RUST_LOG works too

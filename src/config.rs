@@ -308,6 +308,7 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
         Some(endpoint) => endpoint,
         None => {
             if market == Market::Futures
+                && !cli.simulate
                 && kinds.iter().any(|kind| kind.is_book_data())
                 && kinds.iter().any(|kind| !kind.is_book_data())
             {

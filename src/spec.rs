@@ -165,10 +165,16 @@ impl StreamKind {
             Self::BookTicker => "bookTicker".to_owned(),
             Self::Depth(speed) => format!("depth{}", speed.suffix()),
             Self::PartialDepth(levels, speed) => format!("depth{levels}{}", speed.suffix()),
-            Self::Kline(interval) => format!("kline_{}", KLINE_INTERVALS[usize::from(interval)]),
+            Self::Kline(interval) => format!(
+                "kline_{}",
+                KLINE_INTERVALS.get(usize::from(interval)).unwrap_or(&"?")
+            ),
             Self::MiniTicker => "miniTicker".to_owned(),
             Self::Ticker => "ticker".to_owned(),
-            Self::WindowTicker(window) => format!("ticker_{}", TICKER_WINDOWS[usize::from(window)]),
+            Self::WindowTicker(window) => format!(
+                "ticker_{}",
+                TICKER_WINDOWS.get(usize::from(window)).unwrap_or(&"?")
+            ),
             Self::AvgPrice => "avgPrice".to_owned(),
             Self::MarkPrice(false) => "markPrice".to_owned(),
             Self::MarkPrice(true) => "markPrice@1s".to_owned(),

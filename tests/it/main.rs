@@ -5,6 +5,7 @@ mod bad_data;
 mod cli_errors;
 mod config_file;
 mod isolation;
+mod kinds;
 mod reconnect;
 mod shutdown;
 mod sinks;

@@ -42,6 +42,11 @@ impl Exchange {
         self.mock().url()
     }
 
+    /// The next event already delivered, if any (does not wait).
+    pub fn expect_event_now(&self) -> Option<MockEvent> {
+        self.mock().events().try_recv().ok()
+    }
+
     /// Waits for the first event matching `wanted`, skipping others; fails after [`PATIENCE`].
     pub fn expect_event(&self, what: &str, wanted: impl Fn(&MockEvent) -> bool) -> MockEvent {
         let deadline = Instant::now() + PATIENCE;
