@@ -101,6 +101,11 @@ fn throughput(messages: u64) {
         cpu.as_secs_f64(),
         cpu.as_secs_f64() * 1e6 / lines.max(1) as f64
     );
+    let ceiling = bare_client(messages);
+    println!(
+        "  bare tungstenite client (read and discard, same mock): {ceiling:.0} frames/s; the listener reaches {:.0} % of it",
+        lines as f64 / wall.as_secs_f64() * 100.0 / ceiling
+    );
 }
 
 /// ETHUSDT and BNBUSDT at `rate` msg/s each for `seconds`; BNBUSDT's latency (mock event
@@ -367,6 +372,26 @@ fn id_continuity(ids: &[u64]) -> (u64, u64) {
         }
     }
     (missing, duplicates)
+}
+
+/// The ceiling: a plain tungstenite client that reads `messages` frames from the same kind
+/// of mock and throws them away. Returns frames per second.
+fn bare_client(messages: u64) -> f64 {
+    let mock = start_mock(MockConfig::new().rate(Rate::Unlimited).count(messages));
+    let url = format!("{}/ws/ethusdt@trade", mock.url());
+    let started = Instant::now();
+    let Ok((mut socket, _)) = tungstenite::connect(url.as_str()) else {
+        return f64::NAN;
+    };
+    let mut frames = 0u64;
+    while frames < messages {
+        match socket.read() {
+            Ok(tungstenite::Message::Text(_)) => frames += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    frames as f64 / started.elapsed().as_secs_f64()
 }
 
 fn start_mock(config: MockConfig) -> MockExchange {

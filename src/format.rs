@@ -83,23 +83,6 @@ impl fmt::Display for OutputFormat {
     }
 }
 
-/// The fields every line starts with.
-#[derive(Serialize)]
-struct Head<'a> {
-    symbol: &'a str,
-    stream: &'a str,
-}
-
-/// A line: the head, the kind's own fields, then `recv_time_us`.
-#[derive(Serialize)]
-struct Line<'a, B: Serialize> {
-    #[serde(flatten)]
-    head: Head<'a>,
-    #[serde(flatten)]
-    body: B,
-    recv_time_us: u64,
-}
-
 #[derive(Serialize)]
 struct TradeBody<'a> {
     trade_id: u64,
@@ -112,6 +95,7 @@ struct TradeBody<'a> {
     buyer_order_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seller_order_id: Option<u64>,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -126,6 +110,7 @@ struct AggTradeBody<'a> {
     buyer_maker: bool,
     trade_time: u64,
     event_time: u64,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -139,6 +124,7 @@ struct BookTickerBody<'a> {
     event_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transaction_time: Option<u64>,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -154,6 +140,7 @@ struct DepthBody<'a> {
     prev_final_update_id: Option<u64>,
     bids: &'a RawValue,
     asks: &'a RawValue,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -169,6 +156,7 @@ struct PartialDepthBody<'a> {
     prev_final_update_id: Option<u64>,
     bids: Option<&'a RawValue>,
     asks: Option<&'a RawValue>,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -189,6 +177,7 @@ struct KlineBody<'a> {
     taker_buy_volume: &'a str,
     taker_buy_quote_volume: &'a str,
     closed: bool,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -200,6 +189,7 @@ struct MiniTickerBody<'a> {
     close: &'a str,
     volume: &'a str,
     quote_volume: &'a str,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -231,6 +221,7 @@ struct TickerBody<'a> {
     first_trade_id: i64,
     last_trade_id: i64,
     trades: u64,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -239,6 +230,7 @@ struct AvgPriceBody<'a> {
     interval: &'a str,
     avg_price: &'a str,
     last_trade_time: u64,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -249,6 +241,7 @@ struct MarkPriceBody<'a> {
     estimated_settle_price: Option<&'a str>,
     funding_rate: Option<&'a str>,
     next_funding_time: Option<u64>,
+    recv_time_us: u64,
 }
 
 #[derive(Serialize)]
@@ -264,32 +257,58 @@ struct ForceOrderBody<'a> {
     last_filled_qty: &'a str,
     filled_qty: &'a str,
     trade_time: u64,
+    recv_time_us: u64,
 }
 
-/// Appends one line for `event` (received as `frame` on stream `stream`) to `out`,
-/// newline included.
+/// The start every line of one symbol's stream shares, rendered once.
+#[derive(Debug, Clone)]
+pub struct LineHead {
+    /// The symbol as configured (uppercase).
+    pub symbol: String,
+    /// The stream name, e.g. `depth@100ms`.
+    pub stream: String,
+    /// `{"symbol":"ETHUSDT","stream":"trade"`, escaped once.
+    json_prefix: Vec<u8>,
+}
+
+impl LineHead {
+    /// The head of `symbol`'s `stream` lines.
+    pub fn new(symbol: &str, stream: &str) -> Self {
+        let mut json_prefix = b"{\"symbol\":".to_vec();
+        // Strings serialize infallibly into a Vec.
+        let _ = serde_json::to_writer(&mut json_prefix, symbol);
+        json_prefix.extend_from_slice(b",\"stream\":");
+        let _ = serde_json::to_writer(&mut json_prefix, stream);
+        Self {
+            symbol: symbol.to_owned(),
+            stream: stream.to_owned(),
+            json_prefix,
+        }
+    }
+}
+
+/// Appends one line for `event` (received as `frame`) to `out`, newline included.
 ///
 /// `symbol` is the symbol as configured (uppercase), not the payload's copy: some kinds
 /// (partial depth) carry none, and one source of truth keeps every line consistent.
 pub fn write_line(
     out: &mut Vec<u8>,
     format: OutputFormat,
-    symbol: &str,
-    stream: &str,
+    head: &LineHead,
     event: &Event<'_>,
     frame: &Frame,
 ) {
     let start = out.len();
     let written = match format {
         OutputFormat::Pretty { colour } => {
-            crate::pretty::write_pretty(out, symbol, stream, event, frame, colour);
+            crate::pretty::write_pretty(out, &head.symbol, &head.stream, event, frame, colour);
             return;
         }
         OutputFormat::Raw => {
             out.extend_from_slice(frame.payload.as_bytes());
             Ok(())
         }
-        OutputFormat::Json => write_json(out, Head { symbol, stream }, event, frame.recv_time_us),
+        OutputFormat::Json => write_json(out, head, event, frame.recv_time_us),
     };
     match written {
         Ok(()) => out.push(b'\n'),
@@ -298,20 +317,16 @@ pub fn write_line(
     }
 }
 
-fn line<B: Serialize>(
-    out: &mut Vec<u8>,
-    head: Head<'_>,
-    body: B,
-    recv_time_us: u64,
-) -> serde_json::Result<()> {
-    serde_json::to_writer(
-        out,
-        &Line {
-            head,
-            body,
-            recv_time_us,
-        },
-    )
+/// Writes `{"symbol":..,"stream":..` from `head`, then the body struct with its opening
+/// brace turned into a comma: one JSON object, serialized as a plain struct (no map, no
+/// per-line escaping of the symbol and stream names).
+fn line<B: Serialize>(out: &mut Vec<u8>, head: &LineHead, body: B) -> serde_json::Result<()> {
+    out.extend_from_slice(&head.json_prefix);
+    let brace = out.len();
+    serde_json::to_writer(&mut *out, &body)?;
+    // Every body has fields, so it starts with `{"`; the object continues after the head.
+    out[brace] = b',';
+    Ok(())
 }
 
 /// A funding rate or time that delivery contracts send as `""` or `0`: absent, so null.
@@ -321,7 +336,7 @@ fn present(text: Option<&str>) -> Option<&str> {
 
 fn write_json(
     out: &mut Vec<u8>,
-    head: Head<'_>,
+    head: &LineHead,
     event: &Event<'_>,
     recv_time_us: u64,
 ) -> serde_json::Result<()> {
@@ -338,8 +353,8 @@ fn write_json(
                 event_time: e.event_time,
                 buyer_order_id: e.buyer_order_id,
                 seller_order_id: e.seller_order_id,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::AggTrade(e) => line(
             out,
@@ -354,8 +369,8 @@ fn write_json(
                 buyer_maker: e.buyer_maker,
                 trade_time: e.trade_time,
                 event_time: e.event_time,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::BookTicker(e) => line(
             out,
@@ -368,8 +383,8 @@ fn write_json(
                 ask_qty: &e.ask_qty,
                 event_time: e.event_time,
                 transaction_time: e.transaction_time,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::Depth(e) => line(
             out,
@@ -383,8 +398,8 @@ fn write_json(
                 prev_final_update_id: e.prev_final_update_id,
                 bids: e.bids,
                 asks: e.asks,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::PartialDepth(e) => line(
             out,
@@ -397,8 +412,8 @@ fn write_json(
                 prev_final_update_id: e.prev_final_update_id,
                 bids: e.bids(),
                 asks: e.asks(),
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::Kline(e) => {
             let k = &e.candle;
@@ -422,8 +437,8 @@ fn write_json(
                     taker_buy_volume: &k.taker_buy_volume,
                     taker_buy_quote_volume: &k.taker_buy_quote_volume,
                     closed: k.closed,
+                    recv_time_us,
                 },
-                recv_time_us,
             )
         }
         Event::MiniTicker(e) => line(
@@ -437,8 +452,8 @@ fn write_json(
                 close: &e.close,
                 volume: &e.volume,
                 quote_volume: &e.quote_volume,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::Ticker(e) => line(
             out,
@@ -465,8 +480,8 @@ fn write_json(
                 first_trade_id: e.first_trade_id,
                 last_trade_id: e.last_trade_id,
                 trades: e.trades,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::AvgPrice(e) => line(
             out,
@@ -476,8 +491,8 @@ fn write_json(
                 interval: &e.interval,
                 avg_price: &e.avg_price,
                 last_trade_time: e.last_trade_time,
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::MarkPrice(e) => line(
             out,
@@ -489,8 +504,8 @@ fn write_json(
                 estimated_settle_price: e.estimated_settle_price.as_deref(),
                 funding_rate: present(e.funding_rate.as_deref()),
                 next_funding_time: e.next_funding_time.filter(|time| *time != 0),
+                recv_time_us,
             },
-            recv_time_us,
         ),
         Event::ForceOrder(e) => {
             let o = &e.order;
@@ -509,8 +524,8 @@ fn write_json(
                     last_filled_qty: &o.last_filled_qty,
                     filled_qty: &o.filled_qty,
                     trade_time: o.trade_time,
+                    recv_time_us,
                 },
-                recv_time_us,
             )
         }
     }
@@ -529,7 +544,13 @@ mod tests {
         };
         let event = parse_event(kind, payload).unwrap();
         let mut out = b"previous line\n".to_vec();
-        write_line(&mut out, format, "ETHUSDT", &kind.name(), &event, &frame);
+        write_line(
+            &mut out,
+            format,
+            &LineHead::new("ETHUSDT", &kind.name()),
+            &event,
+            &frame,
+        );
         String::from_utf8(out).unwrap()
     }
 

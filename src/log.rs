@@ -57,6 +57,11 @@ impl Throttle {
         self.due(now)
     }
 
+    /// Whether occurrences are waiting to be reported (no clock read needed to ask).
+    pub fn has_pending(&self) -> bool {
+        self.pending > 0
+    }
+
     /// Returns the occurrences held back, when their report is due (for idle ticks, so the
     /// last burst is reported even if nothing else happens).
     pub fn due(&mut self, now: Instant) -> Option<u64> {

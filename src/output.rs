@@ -109,6 +109,11 @@ impl LineSink {
         self.batch.truncate(keep);
     }
 
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
     /// Whether the batch is big enough to write now.
     pub fn is_full(&self) -> bool {
         self.batch.len() >= MAX_BATCH_BYTES

@@ -8,7 +8,9 @@ use std::fmt;
 use std::io;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use native_tls::{Certificate, TlsConnector};
 use tungstenite::client::IntoClientRequest;
@@ -27,9 +29,14 @@ pub type Socket = WebSocket<MaybeTlsStream<WatchedTcp>>;
 /// shuts its read side down, which wakes a blocked read with end-of-file. That end-of-file
 /// is reported upwards as "nothing to read yet", so neither TLS nor tungstenite takes the
 /// connection for lost: the reader sees its stop token and can still send a clean close.
+///
+/// It also notes when bytes last arrived ([`ReceiveClock`]): every frame decoded from one
+/// read arrived at the same moment, so the reader stamps frames with that instead of
+/// reading the clock per frame.
 pub struct WatchedTcp {
     tcp: TcpStream,
     stop: StopToken,
+    clock: ReceiveClock,
 }
 
 impl Read for WatchedTcp {
@@ -38,8 +45,31 @@ impl Read for WatchedTcp {
             Ok(0) if !buf.is_empty() && self.stop.is_triggered() => {
                 Err(io::ErrorKind::WouldBlock.into())
             }
+            Ok(read) => {
+                self.clock.tick();
+                Ok(read)
+            }
             other => other,
         }
+    }
+}
+
+/// When the socket last delivered bytes, in microseconds since the Unix epoch. Written by
+/// the connection's socket reads, read by its reader: one thread, relaxed atomics.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveClock(Arc<AtomicU64>);
+
+impl ReceiveClock {
+    fn tick(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_micros() as u64);
+        self.0.store(now, Ordering::Relaxed);
+    }
+
+    /// The time the last bytes arrived.
+    pub fn last_read_us(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -59,6 +89,8 @@ pub struct Opened {
     pub socket: Socket,
     /// Keeps the socket watched by the stop token while the connection lives.
     pub watch: Option<Watch>,
+    /// When the socket last delivered bytes.
+    pub clock: ReceiveClock,
     /// The same TCP socket, cloned before TLS wrapped it.
     pub tcp: TcpStream,
 }
@@ -257,9 +289,11 @@ impl Connector {
             .try_clone()
             .map_err(|error| handshake_failed(error.to_string()))?;
         let watch = stop.watch(&tcp);
+        let clock = ReceiveClock::default();
         let tcp = WatchedTcp {
             tcp,
             stop: stop.clone(),
+            clock: clock.clone(),
         };
         let stream = if endpoint.is_tls() {
             MaybeTlsStream::NativeTls(
@@ -279,6 +313,7 @@ impl Connector {
                     return Ok(Opened {
                         socket,
                         watch,
+                        clock,
                         tcp: control,
                     });
                 }

@@ -11,7 +11,7 @@ use tungstenite::error::CapacityError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Error as WsError, Message, Utf8Bytes};
 
-use super::connect::{Opened, Socket};
+use super::connect::{Opened, ReceiveClock, Socket};
 use crate::stop::Watch;
 use crate::units::format_duration;
 
@@ -59,10 +59,13 @@ pub struct Link {
     tcp: TcpStream,
     /// Keeps the socket watched by the stop token.
     _watch: Option<Watch>,
+    clock: ReceiveClock,
     /// This symbol's connection number, from 1.
     pub number: u64,
     opened: Instant,
     last_heard: Instant,
+    /// Something arrived since the last idle tick.
+    heard: bool,
     ping_sent: Option<Instant>,
     pings: u64,
     close_reason: Option<String>,
@@ -81,9 +84,11 @@ impl Link {
             socket: opened.socket,
             tcp: opened.tcp,
             _watch: opened.watch,
+            clock: opened.clock,
             number,
             opened: now,
             last_heard: now,
+            heard: false,
             ping_sent: None,
             pings: 0,
             close_reason: None,
@@ -91,6 +96,11 @@ impl Link {
             replace_at: now + max_age,
             control_window: (now, 0),
         }
+    }
+
+    /// When the bytes of the frame just read arrived (µs since the Unix epoch).
+    pub fn received_at(&self) -> u64 {
+        self.clock.last_read_us()
     }
 
     /// How long the connection has been open.
@@ -135,8 +145,9 @@ impl Link {
             }
             Err(error) => Received::Failed(error.to_string()),
         };
-        self.last_heard = Instant::now();
-        self.ping_sent = None;
+        // Noted, not timed: a clock read per frame would cost more than the rest of the
+        // read. `keep_alive` turns it into a time at the next idle tick.
+        self.heard = true;
         received
     }
 
@@ -157,6 +168,11 @@ impl Link {
     /// # Errors
     /// Why the connection is considered dead.
     pub fn keep_alive(&mut self, now: Instant, liveness: Liveness) -> Result<(), String> {
+        if std::mem::take(&mut self.heard) {
+            // Heard within the last read timeout: close enough to now for minute timers.
+            self.last_heard = now;
+            self.ping_sent = None;
+        }
         match self.ping_sent {
             Some(sent) if now.duration_since(sent) >= liveness.pong_timeout => Err(format!(
                 "nothing received for {} (a ping went unanswered for {})",

@@ -338,7 +338,7 @@ impl Reader {
                         shutdown_announced = true;
                         continue;
                     }
-                    let frame = self.stamp(payload);
+                    let frame = self.stamp(payload, link.received_at());
                     if !self.enqueue(frame, session) {
                         link.close(self.stop.is_triggered());
                         return Next::Stopped;
@@ -416,7 +416,7 @@ impl Reader {
                         if let Some((id, _)) = self.overlap_position(&payload) {
                             old_last_id = Some(id);
                         }
-                        let frame = self.stamp(payload);
+                        let frame = self.stamp(payload, old.received_at());
                         if !self.enqueue(frame, session) {
                             old.close(self.stop.is_triggered());
                             new.close(self.stop.is_triggered());
@@ -435,7 +435,8 @@ impl Reader {
                         let first = self.overlap_position(&payload).map(|(_, first)| first);
                         new_first = Some((first, Instant::now()));
                     }
-                    held.push(self.stamp(payload));
+                    let frame = self.stamp(payload, new.received_at());
+                    held.push(frame);
                 }
                 Received::Closed(reason)
                 | Received::Failed(reason)
@@ -557,14 +558,14 @@ impl Reader {
         fatal.then_some(what)
     }
 
-    /// Wraps a payload with its receive time and counts it.
-    fn stamp(&self, payload: Utf8Bytes) -> Frame {
+    /// Wraps a payload with its receive time (when its bytes were read) and counts it.
+    fn stamp(&self, payload: Utf8Bytes, recv_time_us: u64) -> Frame {
         let counters = &self.stats.reader;
         counters.received.add(1);
         counters.received_bytes.add(payload.len() as u64);
         Frame {
             payload,
-            recv_time_us: unix_micros(),
+            recv_time_us,
         }
     }
 
@@ -622,13 +623,6 @@ fn lost(link: &Link, reason: String, clean: bool) -> Next {
 fn is_server_shutdown(payload: &str) -> bool {
     payload.starts_with(r#"{"e":"serverShutdown""#)
         || payload.starts_with(r#"{"stream":"!serverShutdown""#)
-}
-
-/// Wall-clock microseconds since the Unix epoch (a vDSO call, not a syscall).
-fn unix_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_micros() as u64)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of now plus `after`, in UTC, for "banned until" messages.
