@@ -8,10 +8,14 @@
 //! cargo bench --bench bench -- reconnect [SECONDS]
 //! cargo bench --bench bench -- rollover [SECONDS]
 //! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]
+//! cargo bench --bench bench -- slow [SECONDS]
+//! cargo bench --bench bench -- python [MESSAGES]   # the same scenarios, Python baseline
 //! ```
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use binance_listen::mock::{Faults, Rate};
@@ -36,16 +40,27 @@ fn main() {
         Some("reconnect") => reconnect(number(1, 10)),
         Some("rollover") => rollover(number(1, 10)),
         Some("scale") => scale(number(1, 1000), number(2, 10)),
+        Some("slow") => slow_consumer(number(1, 10)),
+        Some("python") => {
+            println!("== python baseline: websocket-client thread + unbounded queue + processor thread per symbol");
+            if use_python_baseline() {
+                throughput(number(1, 200_000));
+                isolation(1000, 10);
+                scale(200, 10);
+                slow_consumer(10);
+            }
+        }
         None => {
             throughput(2_000_000);
             isolation(1000, 10);
             reconnect(10);
             rollover(10);
             scale(1000, 10);
+            slow_consumer(10);
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover or scale"
+                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow or python"
             );
             std::process::exit(2);
         }
@@ -101,6 +116,9 @@ fn throughput(messages: u64) {
         cpu.as_secs_f64(),
         cpu.as_secs_f64() * 1e6 / lines.max(1) as f64
     );
+    if PYTHON_BASELINE.get().is_some() {
+        return;
+    }
     let ceiling = bare_client(messages);
     println!(
         "  bare tungstenite client (read and discard, same mock): {ceiling:.0} frames/s; the listener reaches {:.0} % of it",
@@ -314,6 +332,54 @@ fn scale(symbols: u64, seconds: u64) {
     println!("  lines written    {lines}");
 }
 
+/// One symbol at full rate behind `--delay 10ms`: resident memory sampled every second
+/// (it must stay flat: bounded by the queue), and the exit summary's accounting.
+fn slow_consumer(seconds: u64) {
+    println!("== slow consumer: 1 symbol as fast as loopback allows, --delay 10ms, {seconds} s");
+    let mock = start_mock(MockConfig::new().rate(Rate::Unlimited));
+    let url = mock.url();
+    let duration = format!("{seconds}s");
+    let mut child = listener_command()
+        .args(["--endpoint", &url, "--delay", "10ms", "--duration", &duration, "-q", "ETHUSDT"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("listener starts");
+    let pid = child.id();
+    let mut samples = Vec::new();
+    while child.try_wait().ok().flatten().is_none() && samples.len() < seconds as usize + 5 {
+        std::thread::sleep(Duration::from_secs(1));
+        let (rss, peak, _) = process_memory(pid);
+        if rss > 0 {
+            samples.push((rss, peak));
+        }
+    }
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let _ = child.wait();
+    let rss: Vec<String> = samples.iter().map(|(rss, _)| format!("{:.1}", *rss as f64 / 1024.0)).collect();
+    println!("  resident MB each second: {}", rss.join(" "));
+    println!(
+        "  peak resident    {:.1} MB",
+        samples.iter().map(|(_, peak)| *peak).max().unwrap_or(0) as f64 / 1024.0
+    );
+    let summary = stderr.lines().find(|line| line.contains("summary")).unwrap_or("(no summary)");
+    println!("  {summary}");
+    let count = |field: &str| -> u64 {
+        let words: Vec<&str> = summary.split(|c: char| c.is_whitespace() || c == '(' || c == ')').filter(|w| !w.is_empty()).collect();
+        words.windows(2).find(|pair| pair[0] == field).and_then(|pair| pair[1].parse().ok()).unwrap_or(0)
+    };
+    let accounted = count("written") + count("dropped") + count("duplicates") + count("skipped") + count("discarded");
+    println!(
+        "  received {} = written + dropped + duplicates + skipped + discarded = {accounted}: {}",
+        count("received"),
+        if accounted == count("received") { "every frame accounted for" } else { "MISMATCH" }
+    );
+}
+
 /// User + system CPU time of process `pid` so far (/proc/PID/stat fields 14 and 15).
 fn process_cpu(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -398,14 +464,58 @@ fn start_mock(config: MockConfig) -> MockExchange {
     MockExchange::start(config).expect("mock exchange starts")
 }
 
+/// Which listener the scenarios run: binance-listen, or the Python baseline.
+static PYTHON_BASELINE: OnceLock<PathBuf> = OnceLock::new();
+
+/// The command for the listener under test: binance-listen, or (in the `python`
+/// scenario) `python3 benches/python_listener.py` with websocket-client on its path.
+fn listener_command() -> Command {
+    match PYTHON_BASELINE.get() {
+        None => Command::new(LISTENER),
+        Some(packages) => {
+            let mut command = Command::new("python3");
+            command
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_listener.py"))
+                .env("PYTHONPATH", packages);
+            command
+        }
+    }
+}
+
 fn spawn_listener(args: &[&str]) -> Child {
-    Command::new(LISTENER)
+    listener_command()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("listener starts")
+}
+
+/// Installs websocket-client into target/pybench (once) and switches the scenarios to the
+/// Python baseline. Returns `false` if Python or the package is not available.
+fn use_python_baseline() -> bool {
+    let packages = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/pybench"));
+    let import = |packages: &PathBuf| {
+        Command::new("python3")
+            .args(["-c", "import websocket"])
+            .env("PYTHONPATH", packages)
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !import(&packages) {
+        println!("  installing websocket-client into {}", packages.display());
+        let _ = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--target"])
+            .arg(&packages)
+            .arg("websocket-client")
+            .status();
+    }
+    if !import(&packages) {
+        println!("  python3 with websocket-client is not available: skipping the baseline");
+        return false;
+    }
+    PYTHON_BASELINE.set(packages).is_ok()
 }
 
 /// The integer after `key` in a JSON line.
