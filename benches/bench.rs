@@ -42,7 +42,9 @@ fn main() {
         Some("scale") => scale(number(1, 1000), number(2, 10)),
         Some("slow") => slow_consumer(number(1, 10)),
         Some("python") => {
-            println!("== python baseline: websocket-client thread + unbounded queue + processor thread per symbol");
+            println!(
+                "== python baseline: websocket-client thread + unbounded queue + processor thread per symbol"
+            );
             if use_python_baseline() {
                 throughput(number(1, 200_000));
                 isolation(1000, 10);
@@ -340,7 +342,16 @@ fn slow_consumer(seconds: u64) {
     let url = mock.url();
     let duration = format!("{seconds}s");
     let mut child = listener_command()
-        .args(["--endpoint", &url, "--delay", "10ms", "--duration", &duration, "-q", "ETHUSDT"])
+        .args([
+            "--endpoint",
+            &url,
+            "--delay",
+            "10ms",
+            "--duration",
+            &duration,
+            "-q",
+            "ETHUSDT",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -360,23 +371,44 @@ fn slow_consumer(seconds: u64) {
         let _ = pipe.read_to_string(&mut stderr);
     }
     let _ = child.wait();
-    let rss: Vec<String> = samples.iter().map(|(rss, _)| format!("{:.1}", *rss as f64 / 1024.0)).collect();
+    let rss: Vec<String> = samples
+        .iter()
+        .map(|(rss, _)| format!("{:.1}", *rss as f64 / 1024.0))
+        .collect();
     println!("  resident MB each second: {}", rss.join(" "));
     println!(
         "  peak resident    {:.1} MB",
         samples.iter().map(|(_, peak)| *peak).max().unwrap_or(0) as f64 / 1024.0
     );
-    let summary = stderr.lines().find(|line| line.contains("summary")).unwrap_or("(no summary)");
+    let summary = stderr
+        .lines()
+        .find(|line| line.contains("summary"))
+        .unwrap_or("(no summary)");
     println!("  {summary}");
     let count = |field: &str| -> u64 {
-        let words: Vec<&str> = summary.split(|c: char| c.is_whitespace() || c == '(' || c == ')').filter(|w| !w.is_empty()).collect();
-        words.windows(2).find(|pair| pair[0] == field).and_then(|pair| pair[1].parse().ok()).unwrap_or(0)
+        let words: Vec<&str> = summary
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+            .filter(|w| !w.is_empty())
+            .collect();
+        words
+            .windows(2)
+            .find(|pair| pair[0] == field)
+            .and_then(|pair| pair[1].parse().ok())
+            .unwrap_or(0)
     };
-    let accounted = count("written") + count("dropped") + count("duplicates") + count("skipped") + count("discarded");
+    let accounted = count("written")
+        + count("dropped")
+        + count("duplicates")
+        + count("skipped")
+        + count("discarded");
     println!(
         "  received {} = written + dropped + duplicates + skipped + discarded = {accounted}: {}",
         count("received"),
-        if accounted == count("received") { "every frame accounted for" } else { "MISMATCH" }
+        if accounted == count("received") {
+            "every frame accounted for"
+        } else {
+            "MISMATCH"
+        }
     );
 }
 
@@ -475,7 +507,10 @@ fn listener_command() -> Command {
         Some(packages) => {
             let mut command = Command::new("python3");
             command
-                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_listener.py"))
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/benches/python_listener.py"
+                ))
                 .env("PYTHONPATH", packages);
             command
         }

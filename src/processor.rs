@@ -200,14 +200,33 @@ impl Processor {
 
     /// Applies stream `index`'s sequence check: `false` for a duplicate, which is dropped.
     fn sequence_allows(&self, index: usize, point: SequencePoint, state: &mut State) -> bool {
-        let counters = &self.stats.processor;
-        let stream = &state.heads[index].stream;
         match state.sequences[index].check(point) {
             Verdict::Next => true,
             Verdict::Duplicate => {
-                counters.duplicates.add(1);
+                self.stats.processor.duplicates.add(1);
                 false
             }
+            broken => {
+                self.report_sequence_break(index, point, broken, state);
+                true
+            }
+        }
+    }
+
+    /// Counts and reports a gap, a break or a restart. Rare, and kept out of line so the
+    /// per-message path's stack frame (resident in every idle processor) stays small.
+    #[cold]
+    #[inline(never)]
+    fn report_sequence_break(
+        &self,
+        index: usize,
+        point: SequencePoint,
+        verdict: Verdict,
+        state: &mut State,
+    ) {
+        let counters = &self.stats.processor;
+        let stream = &state.heads[index].stream;
+        match verdict {
             Verdict::Gap { first, last } => {
                 let missing = last - first + 1;
                 counters.gaps.add(1);
@@ -228,7 +247,6 @@ impl Processor {
                         );
                     }
                 }
-                true
             }
             Verdict::Break { expected, found } => {
                 counters.gaps.add(1);
@@ -239,15 +257,14 @@ impl Processor {
                         BAD_FRAME_REPORT_INTERVAL.as_secs()
                     );
                 }
-                true
             }
             Verdict::Restarted { previous } => {
                 warn!(
                     "{}: {stream} ids restarted at {} (after {previous}); following the new sequence",
                     self.symbol, point.id
                 );
-                true
             }
+            Verdict::Next | Verdict::Duplicate => {}
         }
     }
 
@@ -275,16 +292,23 @@ impl Processor {
         if !self.flush(&mut state.latency) {
             return None;
         }
-        state.reports.report_due(&self.symbol);
-        if state.gaps.has_pending()
-            && let Some(gaps) = state.gaps.due(Instant::now())
-        {
-            let missing = std::mem::take(&mut state.unreported_missing);
-            warn!("{}: {gaps} more gaps, {missing} ids missing", self.symbol);
+        if state.reports.has_pending() || state.gaps.has_pending() {
+            self.report_held_back(state);
         }
         select! {
             recv(self.frames) -> frame => frame.ok(),
             recv(self.stop.wake_channel()) -> _ => None,
+        }
+    }
+
+    /// Reports bad frames and gaps held back by their throttles, once due.
+    #[cold]
+    #[inline(never)]
+    fn report_held_back(&self, state: &mut State) {
+        state.reports.report_due(&self.symbol);
+        if let Some(gaps) = state.gaps.due(Instant::now()) {
+            let missing = std::mem::take(&mut state.unreported_missing);
+            warn!("{}: {gaps} more gaps, {missing} ids missing", self.symbol);
         }
     }
 
@@ -303,11 +327,20 @@ impl Processor {
                 self.stats.processor.written.add(lines);
                 true
             }
-            Err(error) if self.stop.is_triggered() => {
+            Err(error) => self.output_failed(&error),
+        }
+    }
+
+    /// The output failed: decides who is told and returns `false` (the processor stops).
+    #[cold]
+    #[inline(never)]
+    fn output_failed(&self, error: &io::Error) -> bool {
+        match error {
+            error if self.stop.is_triggered() => {
                 debug!("{}: output failed while stopping: {error}", self.symbol);
                 false
             }
-            Err(error) if self.sink.is_shared() => {
+            error if self.sink.is_shared() => {
                 let event = if error.kind() == io::ErrorKind::BrokenPipe {
                     AppEvent::OutputClosed
                 } else {
@@ -321,7 +354,7 @@ impl Processor {
                 let _ = self.events.send(event);
                 false
             }
-            Err(error) => {
+            error => {
                 // A per-symbol output failed (a full disk, a handler that keeps dying):
                 // this symbol stops, loudly; the others carry on.
                 let why = format!("cannot write to {}: {error}", self.sink.describe());
@@ -354,6 +387,8 @@ impl BadFrameReports {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn record(&mut self, symbol: &Symbol, error: &DataError, payload: &str) {
         let index = kind_index(error.kind);
         let Some(count) = self.throttles[index].record(1, Instant::now()) else {
@@ -373,11 +408,13 @@ impl BadFrameReports {
         }
     }
 
+    /// Whether any report is held back.
+    fn has_pending(&self) -> bool {
+        self.throttles.iter().any(Throttle::has_pending)
+    }
+
     /// Reports counts held back by the throttles once they are due (called when idle).
     fn report_due(&mut self, symbol: &Symbol) {
-        if !self.throttles.iter().any(Throttle::has_pending) {
-            return;
-        }
         let now = Instant::now();
         for (kind, throttle) in DataErrorKind::ALL.iter().zip(&mut self.throttles) {
             if let Some(count) = throttle.due(now)
