@@ -318,7 +318,6 @@ fn scale(symbols: u64, seconds: u64) {
         .status();
     let _ = child.wait();
     let lines = drain.join().unwrap_or(0);
-    let _ = std::fs::remove_file(&config);
     println!(
         "  resident memory  {:.1} MB ({:.1} KB per symbol), peak {:.1} MB",
         rss_kb as f64 / 1024.0,

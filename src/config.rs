@@ -26,6 +26,9 @@ use crate::units::parse_duration;
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
+/// The attempt allowance for endpoints that are not Binance's: effectively no pacing.
+pub const UNPACED_ATTEMPTS: u32 = u32::MAX;
+
 /// Connection settings when neither flags nor file set them. Binance cuts connections at
 /// 24 h; ten minutes of margin leave room for a replacement to be refused and retried.
 /// A silent socket is pinged after 5 s and declared dead 10 s later: a dead link is caught
@@ -413,9 +416,14 @@ fn merge(cli: Cli, file: FileConfig, path: &Path) -> Result<Config, UsageError> 
             path,
         )?)
         .unwrap_or_default();
+    let binance = match &source {
+        Source::Exchange(endpoint) => endpoint.is_binance(),
+        Source::Simulate => false,
+    };
     let connection = connection_settings(
         cli.max_connection_age,
         file.connection.unwrap_or_default(),
+        binance,
         path,
     )?;
 
@@ -517,9 +525,14 @@ fn stream_kinds(
 }
 
 /// The `[connection]` settings: `--max-connection-age` over the file over the defaults.
+///
+/// Binance's connection-attempt limit is Binance's: it paces connections to Binance hosts
+/// by default, while a private endpoint (a mock, a relay on the LAN) is not paced unless
+/// the file asks for it.
 fn connection_settings(
     max_age_flag: Option<Duration>,
     file: FileConnection,
+    binance: bool,
     path: &Path,
 ) -> Result<ConnectionSettings, UsageError> {
     let bad = |key: &str, error: String| {
@@ -591,7 +604,11 @@ fn connection_settings(
             )),
         },
     )?
-    .unwrap_or(defaults.attempts_per_window);
+    .unwrap_or(if binance {
+        defaults.attempts_per_window
+    } else {
+        UNPACED_ATTEMPTS
+    });
     Ok(ConnectionSettings {
         max_age,
         liveness: Liveness {
@@ -707,6 +724,20 @@ mod tests {
     fn no_symbol_is_a_usage_error() {
         let error = build(cli(&[])).unwrap_err();
         assert!(error.0.starts_with("no symbol given"), "{error}");
+    }
+
+    #[test]
+    fn only_binance_hosts_are_paced_by_default() {
+        let binance = build(cli(&["ETHUSDT"])).unwrap();
+        assert_eq!(binance.connection.attempts_per_window, 300);
+        let local = build(cli(&["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"])).unwrap();
+        assert_eq!(local.connection.attempts_per_window, UNPACED_ATTEMPTS);
+        let asked = with_file(
+            &["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"],
+            "[connection]\nattempts_per_window = 10\n",
+        )
+        .unwrap();
+        assert_eq!(asked.connection.attempts_per_window, 10);
     }
 
     #[test]

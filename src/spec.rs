@@ -417,6 +417,19 @@ impl Endpoint {
         }
     }
 
+    /// Whether the host is one of Binance's (whose connection limits then apply).
+    pub fn is_binance(&self) -> bool {
+        let host = self.host.to_ascii_lowercase();
+        [
+            "binance.com",
+            "binance.us",
+            "binance.vision",
+            "binancefuture.com",
+        ]
+        .iter()
+        .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+    }
+
     /// Whether the connection uses TLS (`wss://`).
     pub fn is_tls(&self) -> bool {
         self.tls
@@ -734,6 +747,15 @@ mod tests {
         assert_eq!(
             routed.stream_url(&eth, &[StreamKind::AggTrade]),
             "wss://fstream.binance.com:443/market/ws/ethusdt@aggTrade"
+        );
+        assert!(Market::Futures.endpoint(StreamKind::AggTrade).is_binance());
+        assert!(Market::Testnet.endpoint(StreamKind::Trade).is_binance());
+        assert!(!endpoint.is_binance());
+        assert!(
+            !"wss://notbinance.com"
+                .parse::<Endpoint>()
+                .unwrap()
+                .is_binance()
         );
         let v6: Endpoint = "ws://[::1]:9000".parse().unwrap();
         assert_eq!(v6.host_port(), "[::1]:9000");
