@@ -379,10 +379,10 @@ fn slow_consumer(seconds: u64) {
         "  peak resident    {:.1} MB",
         samples.iter().map(|(_, peak)| *peak).max().unwrap_or(0) as f64 / 1024.0
     );
-    let summary = stderr
-        .lines()
-        .find(|line| line.contains("summary"))
-        .unwrap_or("(no summary)");
+    let Some(summary) = stderr.lines().find(|line| line.contains("summary")) else {
+        println!("  no exit summary: nothing says how many frames were lost or still queued");
+        return;
+    };
     println!("  {summary}");
     let count = |field: &str| -> u64 {
         let words: Vec<&str> = summary
