@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod event;

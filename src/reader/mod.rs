@@ -29,6 +29,7 @@ use tracing::{error, info, warn};
 use tungstenite::Utf8Bytes;
 
 use crate::app::{AppEvent, ExitGuard};
+use crate::calendar::utc_datetime;
 use crate::event::Decoder;
 use crate::log::Throttle;
 use crate::queue::{Frame, FrameSender, Pushed};
@@ -630,32 +631,7 @@ fn utc_after(after: Duration) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    civil_utc(now + after.as_secs())
-}
-
-/// `YYYY-MM-DD HH:MM:SS` of a Unix time in seconds (Howard Hinnant's civil-date algorithm).
-fn civil_utc(seconds: u64) -> String {
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let shifted = days as i64 + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    utc_datetime(now + after.as_secs())
 }
 
 #[cfg(test)]
@@ -672,9 +648,6 @@ mod tests {
 
     #[test]
     fn utc_times_are_civil_dates() {
-        assert_eq!(civil_utc(0), "1970-01-01 00:00:00");
-        assert_eq!(civil_utc(1_700_000_000), "2023-11-14 22:13:20");
-        assert_eq!(civil_utc(951_782_400), "2000-02-29 00:00:00");
         assert!(utc_after(Duration::ZERO).starts_with("20"));
     }
 }

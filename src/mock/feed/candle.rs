@@ -5,15 +5,13 @@ use std::fmt::Write as _;
 
 use super::Fill;
 use super::numbers::{Decimal, quote_amount};
+use crate::calendar::{civil_from_days, days_from_civil};
 
 const SECOND_MS: u64 = 1_000;
 const MINUTE_MS: u64 = 60 * SECOND_MS;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
 const DAY_MS: u64 = 24 * HOUR_MS;
 const WEEK_MS: u64 = 7 * DAY_MS;
-
-/// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
-const EPOCH_DAYS_FROM_MARCH_0000: i64 = 719_468;
 
 /// The candle of `interval` (a `KLINE_INTERVALS` name) that contains `time_ms`: its open
 /// time and the next candle's, in milliseconds since the epoch.
@@ -59,47 +57,16 @@ fn week_bounds(time_ms: u64) -> (u64, u64) {
 /// Monthly candles follow the calendar: 28 to 31 days.
 fn month_bounds(time_ms: u64) -> (u64, u64) {
     let days = i64::try_from(time_ms / DAY_MS).unwrap_or(i64::MAX / 2);
-    let (year, month) = year_month(days);
+    let (year, month, _) = civil_from_days(days);
     let (next_year, next_month) = if month == 12 {
         (year + 1, 1)
     } else {
         (year, month + 1)
     };
     let start_ms = |year, month| {
-        u64::try_from(days_from_civil(year, month)).map_or(0, |days| days.saturating_mul(DAY_MS))
+        u64::try_from(days_from_civil(year, month, 1)).map_or(0, |days| days.saturating_mul(DAY_MS))
     };
     (start_ms(year, month), start_ms(next_year, next_month))
-}
-
-/// The year and month (1–12) of a day counted from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn year_month(days: i64) -> (i64, i64) {
-    let shifted = days + EPOCH_DAYS_FROM_MARCH_0000;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let march_based_month = (5 * day_of_year + 2) / 153;
-    let month = if march_based_month < 10 {
-        march_based_month + 3
-    } else {
-        march_based_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month)
-}
-
-/// The day, counted from 1970-01-01, on which `month` of `year` starts (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let march_based_month = (month + 9) % 12;
-    let day_of_year = (153 * march_based_month + 2) / 5;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - EPOCH_DAYS_FROM_MARCH_0000
 }
 
 /// One candle in progress: what Binance's `k` object carries.
