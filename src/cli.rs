@@ -56,7 +56,8 @@ pub struct Cli {
     pub market: Option<Market>,
 
     /// WebSocket base URL (ws://host:port or wss://host:port; a trailing / or /ws is fine).
-    /// Each symbol reads <URL>/ws/<symbol>@<kind>. Overrides --market.
+    /// Each symbol reads <URL>/ws/<symbol>@<kind> (several kinds:
+    /// <URL>/stream?streams=...). Overrides --market.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<Endpoint>,
 
