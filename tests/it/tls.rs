@@ -34,6 +34,31 @@ fn wss_streams_with_the_ca_given_by_ca_cert() {
 }
 
 #[test]
+fn wss_streams_with_a_self_signed_certificate_given_by_ca_cert() {
+    let (pem, identity) = tls::self_signed();
+    let dir = TempDir::new();
+    let ca = dir.write("self-signed.pem", &pem);
+    let exchange = Exchange::start(
+        MockConfig::new()
+            .rate(Rate::Unlimited)
+            .count(5)
+            .tls(identity),
+    );
+    let (status, stdout, stderr) = run_to_end(&[
+        "--endpoint",
+        &exchange.url(),
+        "--ca-cert",
+        ca.to_str().unwrap(),
+        "--max-messages",
+        "5",
+        "ETHUSDT",
+    ]);
+    assert!(status.success(), "{stderr}");
+    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    assert_ids_in_order(&lines, &["ETHUSDT"], 5);
+}
+
+#[test]
 fn wss_without_the_ca_fails_clearly_naming_the_host_and_the_flag() {
     let pki = tls::generate();
     let exchange = Exchange::start(MockConfig::new().tls(pki.server));

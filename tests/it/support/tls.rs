@@ -12,6 +12,20 @@ pub struct TestPki {
     pub server: TlsIdentity,
 }
 
+/// A self-signed `localhost` certificate, as many private servers use: the certificate is
+/// its own trust anchor. Returns its PEM (for `--ca-cert`) and the server identity.
+#[allow(dead_code)] // Used by the integration tests, not by the mock_exchange example.
+pub fn self_signed() -> (String, TlsIdentity) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("self-signed certificate");
+    let pem = certified.cert.pem();
+    let identity = TlsIdentity {
+        cert_pem: pem.clone().into_bytes(),
+        key_pem: certified.signing_key.serialize_pem().into_bytes(),
+    };
+    (pem, identity)
+}
+
 /// Generates a CA and a `localhost` server certificate signed by it.
 pub fn generate() -> TestPki {
     let ca_key = KeyPair::generate().expect("CA key");
