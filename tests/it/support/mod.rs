@@ -47,6 +47,14 @@ impl Exchange {
         self.mock().events().try_recv().ok()
     }
 
+    /// Connections made, counting the `Connected` events not yet consumed. Call it after the
+    /// listener has exited: every handshake has been reported by then.
+    pub fn connections_left_in_events(&self) -> usize {
+        std::iter::from_fn(|| self.expect_event_now())
+            .filter(|event| matches!(event, MockEvent::Connected { .. }))
+            .count()
+    }
+
     /// Waits for the first event matching `wanted`, skipping others; fails after [`PATIENCE`].
     pub fn expect_event(&self, what: &str, wanted: impl Fn(&MockEvent) -> bool) -> MockEvent {
         let deadline = Instant::now() + PATIENCE;
@@ -89,15 +97,7 @@ pub fn binary() -> &'static str {
 impl Listener {
     /// Starts `binance-listen ARGS` with stdin closed and stdout and stderr captured.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(binary())
-            .args(args)
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
+        let mut child = command(args).spawn().expect("binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let stderr = child.stderr.take().expect("stderr piped");
         let (line_sender, lines) = unbounded();
@@ -135,14 +135,7 @@ impl Listener {
 
     /// Starts the binary with its stdout handed to the caller (for `| head`-like tests).
     pub fn start_with_stdout(args: &[&str]) -> (Child, ChildStdout) {
-        let mut child = Command::new(binary())
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
+        let mut child = command(args).spawn().expect("binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         (child, stdout)
     }
@@ -222,6 +215,20 @@ impl Drop for Listener {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `binance-listen ARGS` with stdin closed, stdout and stderr piped, and no `RUST_LOG` or
+/// colour from the environment.
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Polls `child` until it exits or `limit` passes.
