@@ -1,8 +1,9 @@
 //! Opening one stream's WebSocket: TCP (with a timeout, no Nagle), TLS through native-tls
-//! (system roots plus `--ca-cert`), then the WebSocket upgrade. Every blocking step runs on a
-//! socket with a short read timeout and is resumed until done, so a stop request or a
-//! deadline interrupts it within [`READ_TICK`]. Failures are classified by what the reader
-//! should do next ([`ConnectError::is_fatal`], [`ConnectError::retry_after`]).
+//! (system roots plus `--ca-cert`), then the WebSocket upgrade. The socket is watched by the
+//! pipeline's stop token from the moment TCP connects ([`WatchedTcp`]), and every handshake
+//! step is resumed until done, so a stop interrupts it at once and the handshake deadline is
+//! checked every [`READ_TICK`]. Failures are classified by what the reader should do next
+//! ([`ConnectError::is_fatal`], [`ConnectError::retry_after`]).
 
 use std::fmt;
 use std::io;
