@@ -18,8 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use binance_listen::mock::{Faults, Rate};
-use binance_listen::{MockConfig, MockEvent, MockExchange};
+use binance_mock::{Faults, Rate};
+use binance_mock::{MockConfig, MockEvent, MockExchange};
 
 const LISTENER: &str = env!("CARGO_BIN_EXE_binance-listen");
 

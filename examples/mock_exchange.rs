@@ -15,9 +15,7 @@
 
 use std::time::Duration;
 
-use binance_listen::mock::{BadFrame, Faults, Rate, Rejection};
-use binance_listen::units::parse_duration;
-use binance_listen::{MockConfig, MockEvent, MockExchange};
+use binance_mock::{BadFrame, Faults, MockConfig, MockEvent, MockExchange, Rate, Rejection};
 use clap::Parser;
 
 /// The same certificate generator the integration tests use.
@@ -36,8 +34,8 @@ struct Args {
     /// Port to listen on (0 = any free port)
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Ping every connection this often (e.g. 20s)
-    #[arg(long, value_parser = parse_duration)]
+    /// Ping every connection this often, in seconds (e.g. 20)
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     ping_interval: Option<Duration>,
     /// Random arrivals with bursts, like --simulate
     #[arg(long)]
@@ -157,4 +155,15 @@ fn main() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A positive number of seconds, such as `20` or `0.5`.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| {
+            format!("invalid number of seconds '{text}': expected a positive number, like 20")
+        })
 }

@@ -1,7 +1,7 @@
 //! Bad data from the network: counted, reported, skipped; the stream goes on.
 
-use binance_listen::mock::{BadFrame, Faults, Rate};
-use binance_listen::{MockConfig, MockEvent};
+use binance_mock::{BadFrame, Faults, Rate};
+use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{Exchange, assert_ids_in_order, run_to_end, summary_count, trade_ids};
 

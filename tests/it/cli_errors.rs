@@ -1,8 +1,8 @@
 //! Bad input: one stderr line naming the value and what is accepted, status 2, before any
 //! connection is opened. Never a panic or a backtrace.
 
-use binance_listen::MockConfig;
-use binance_listen::mock::Rate;
+use binance_mock::MockConfig;
+use binance_mock::Rate;
 
 use crate::support::{Exchange, TempDir, run_to_end};
 

@@ -1,7 +1,7 @@
 //! `--config FILE`: settings from TOML, flags winning over them, and the shipped example.
 
-use binance_listen::MockConfig;
-use binance_listen::mock::Rate;
+use binance_mock::MockConfig;
+use binance_mock::Rate;
 
 use crate::support::{Exchange, TempDir, assert_ids_in_order, run_to_end, trade};
 

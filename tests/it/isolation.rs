@@ -2,8 +2,8 @@
 //! not timing: with ETHUSDT's processor sleeping 200 ms per message, every BNBUSDT line
 //! arrives before ETHUSDT's third.
 
-use binance_listen::MockConfig;
-use binance_listen::mock::Rate;
+use binance_mock::MockConfig;
+use binance_mock::Rate;
 
 use crate::support::{Exchange, Listener, PATIENCE, trade};
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use binance_listen::mock::Rate;
-use binance_listen::{MockConfig, MockEvent};
+use binance_mock::Rate;
+use binance_mock::{MockConfig, MockEvent};
 use serde_json::Value;
 
 use crate::support::{Exchange, Listener, PATIENCE, run_to_end, summary_count};

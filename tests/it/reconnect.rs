@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use binance_listen::mock::{Faults, Rate, Rejection};
-use binance_listen::{MockConfig, MockEvent};
+use binance_mock::{Faults, Rate, Rejection};
+use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{
     Exchange, Listener, PATIENCE, TempDir, quick_stall_config, summary_count, trade, trade_ids,

@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use binance_listen::mock::Rate;
-use binance_listen::{MockConfig, MockEvent};
+use binance_mock::Rate;
+use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{Exchange, Listener, PATIENCE, summary_count, trade, wait_with_deadline};
 

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use binance_listen::MockConfig;
-use binance_listen::mock::Rate;
+use binance_mock::MockConfig;
+use binance_mock::Rate;
 
 use crate::support::{
     Exchange, Listener, PATIENCE, TempDir, assert_ids_in_order, run_to_end, summary_count,

@@ -1,8 +1,8 @@
 //! `--stats`: periodic per-symbol reports on stderr, for people and for machines, and the
 //! latency totals in the exit summary.
 
-use binance_listen::MockConfig;
-use binance_listen::mock::Rate;
+use binance_mock::MockConfig;
+use binance_mock::Rate;
 
 use crate::support::{Exchange, Listener, PATIENCE, run_to_end};
 

@@ -1,8 +1,8 @@
 //! Lines on stdout: every id once and in order, each kind's schema, raw output, symbol
 //! handling, overflow policies, and `--simulate`.
 
-use binance_listen::mock::Rate;
-use binance_listen::{MockConfig, MockEvent};
+use binance_mock::Rate;
+use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{
     AggTradeLine, BookTickerLine, Exchange, Listener, assert_ids_in_order, run_to_end,

@@ -1,8 +1,8 @@
 //! `wss://`: streams with `--ca-cert` trusting the mock's private CA; fails clearly, naming
 //! the host and the flag, without it.
 
-use binance_listen::MockConfig;
-use binance_listen::mock::Rate;
+use binance_mock::MockConfig;
+use binance_mock::Rate;
 
 use crate::support::{Exchange, TempDir, assert_ids_in_order, run_to_end, tls};
 

@@ -2,7 +2,7 @@
 //! as a guard ([`Listener`]), test-owned output line types, and TLS certificates made at test
 //! time. Every wait has a deadline; every guard cleans up its threads and processes on drop.
 
-pub mod tls;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -13,21 +13,21 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use binance_listen::{MockConfig, MockEvent, MockExchange};
+use binance_mock::{MockConfig, MockEvent, MockExchange};
 use crossbeam_channel::{Receiver, RecvTimeoutError, unbounded};
 use serde::Deserialize;
 
 /// The most any single wait in a test may take before the test fails.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
 /// The in-crate mock exchange, stopped and checked for panics on drop.
-pub struct Exchange {
+pub(crate) struct Exchange {
     mock: Option<MockExchange>,
 }
 
 impl Exchange {
     /// Starts a mock exchange with `config` on an ephemeral loopback port.
-    pub fn start(config: MockConfig) -> Self {
+    pub(crate) fn start(config: MockConfig) -> Self {
         Self {
             mock: Some(MockExchange::start(config).expect("mock exchange starts")),
         }
@@ -38,25 +38,29 @@ impl Exchange {
     }
 
     /// The base URL for `--endpoint`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.mock().url()
     }
 
     /// The next event already delivered, if any (does not wait).
-    pub fn expect_event_now(&self) -> Option<MockEvent> {
+    pub(crate) fn expect_event_now(&self) -> Option<MockEvent> {
         self.mock().events().try_recv().ok()
     }
 
     /// Connections made, counting the `Connected` events not yet consumed. Call it after the
     /// listener has exited: every handshake has been reported by then.
-    pub fn connections_left_in_events(&self) -> usize {
+    pub(crate) fn connections_left_in_events(&self) -> usize {
         std::iter::from_fn(|| self.expect_event_now())
             .filter(|event| matches!(event, MockEvent::Connected { .. }))
             .count()
     }
 
     /// Waits for the first event matching `wanted`, skipping others; fails after [`PATIENCE`].
-    pub fn expect_event(&self, what: &str, wanted: impl Fn(&MockEvent) -> bool) -> MockEvent {
+    pub(crate) fn expect_event(
+        &self,
+        what: &str,
+        wanted: impl Fn(&MockEvent) -> bool,
+    ) -> MockEvent {
         let deadline = Instant::now() + PATIENCE;
         loop {
             match self.mock().events().recv_deadline(deadline) {
@@ -80,7 +84,7 @@ impl Drop for Exchange {
 }
 
 /// The binary under test, killed and reaped on drop.
-pub struct Listener {
+pub(crate) struct Listener {
     child: Child,
     lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
@@ -90,13 +94,13 @@ pub struct Listener {
 }
 
 /// Path of the binary Cargo built for these tests.
-pub fn binary() -> &'static str {
+pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_binance-listen")
 }
 
 impl Listener {
     /// Starts `binance-listen ARGS` with stdin closed and stdout and stderr captured.
-    pub fn start(args: &[&str]) -> Self {
+    pub(crate) fn start(args: &[&str]) -> Self {
         let mut child = command(args).spawn().expect("binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let stderr = child.stderr.take().expect("stderr piped");
@@ -134,25 +138,25 @@ impl Listener {
     }
 
     /// Starts the binary with its stdout handed to the caller (for `| head`-like tests).
-    pub fn start_with_stdout(args: &[&str]) -> (Child, ChildStdout) {
+    pub(crate) fn start_with_stdout(args: &[&str]) -> (Child, ChildStdout) {
         let mut child = command(args).spawn().expect("binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         (child, stdout)
     }
 
     /// Everything written to stderr, once the process has closed it (after exit).
-    pub fn full_stderr(&self) -> String {
+    pub(crate) fn full_stderr(&self) -> String {
         let _ = self.stderr_done.recv_timeout(PATIENCE);
         self.stderr()
     }
 
     /// Everything written to stderr so far.
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
     /// The next stdout line; fails after [`PATIENCE`] with stderr shown.
-    pub fn expect_line(&self) -> String {
+    pub(crate) fn expect_line(&self) -> String {
         match self.lines.recv_timeout(PATIENCE) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => {
@@ -168,12 +172,12 @@ impl Listener {
     }
 
     /// The next `count` stdout lines.
-    pub fn expect_lines(&self, count: usize) -> Vec<String> {
+    pub(crate) fn expect_lines(&self, count: usize) -> Vec<String> {
         (0..count).map(|_| self.expect_line()).collect()
     }
 
     /// Waits for a stderr line containing `needle`; returns it.
-    pub fn expect_stderr(&self, needle: &str) -> String {
+    pub(crate) fn expect_stderr(&self, needle: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
             match self.stderr_lines.recv_deadline(deadline) {
@@ -185,7 +189,7 @@ impl Listener {
     }
 
     /// Sends `signal` (e.g. "INT") to the process.
-    pub fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.child.id().to_string())
@@ -195,13 +199,13 @@ impl Listener {
     }
 
     /// Waits for the process to exit within `limit`; returns its status.
-    pub fn expect_exit_within(&mut self, limit: Duration) -> ExitStatus {
+    pub(crate) fn expect_exit_within(&mut self, limit: Duration) -> ExitStatus {
         wait_with_deadline(&mut self.child, limit)
             .unwrap_or_else(|| panic!("still running after {limit:?}; stderr:\n{}", self.stderr()))
     }
 
     /// Collects the remaining stdout lines after the process closed stdout.
-    pub fn remaining_lines(&self) -> Vec<String> {
+    pub(crate) fn remaining_lines(&self) -> Vec<String> {
         let mut rest = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
             rest.push(line);
@@ -232,7 +236,7 @@ fn command(args: &[&str]) -> Command {
 }
 
 /// Polls `child` until it exits or `limit` passes.
-pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -247,7 +251,7 @@ pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<ExitStat
 
 /// Runs the binary to completion (it must exit within [`PATIENCE`]); returns status, stdout
 /// and stderr.
-pub fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
+pub(crate) fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
     let mut listener = Listener::start(args);
     let status = listener.expect_exit_within(PATIENCE);
     let stdout = listener.remaining_lines().join("\n");
@@ -257,7 +261,7 @@ pub fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
 /// A trade line as the README documents it; unknown fields fail the test.
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct TradeLine {
+pub(crate) struct TradeLine {
     pub symbol: String,
     pub stream: String,
     pub trade_id: u64,
@@ -272,7 +276,7 @@ pub struct TradeLine {
 /// An aggTrade line as the README documents it.
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct AggTradeLine {
+pub(crate) struct AggTradeLine {
     pub symbol: String,
     pub stream: String,
     pub agg_trade_id: u64,
@@ -289,7 +293,7 @@ pub struct AggTradeLine {
 /// A bookTicker line as the README documents it (spot: no event times).
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct BookTickerLine {
+pub(crate) struct BookTickerLine {
     pub symbol: String,
     pub stream: String,
     pub update_id: u64,
@@ -301,12 +305,12 @@ pub struct BookTickerLine {
 }
 
 /// Parses a trade line, failing with the line shown.
-pub fn trade(line: &str) -> TradeLine {
+pub(crate) fn trade(line: &str) -> TradeLine {
     serde_json::from_str(line).unwrap_or_else(|error| panic!("bad trade line {line:?}: {error}"))
 }
 
 /// Checks that each symbol's trade ids are exactly 1..=count, in order.
-pub fn assert_ids_in_order(lines: &[String], symbols: &[&str], count: u64) {
+pub(crate) fn assert_ids_in_order(lines: &[String], symbols: &[&str], count: u64) {
     let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
     for line in lines {
         let trade = trade(line);
@@ -325,11 +329,11 @@ pub fn assert_ids_in_order(lines: &[String], symbols: &[&str], count: u64) {
 }
 
 /// A directory for one test's files, removed on drop.
-pub struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
     /// Creates a fresh directory under the system temp dir.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let path = std::env::temp_dir().join(format!(
             "binance-listen-it-{}-{}",
@@ -341,12 +345,12 @@ impl TempDir {
     }
 
     /// The path of `name` inside the directory (not created).
-    pub fn path_of(&self, name: &str) -> PathBuf {
+    pub(crate) fn path_of(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 
     /// Writes `contents` to `name` inside the directory; returns its path.
-    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.0.join(name);
         std::fs::write(&path, contents).expect("write temp file");
         path
@@ -360,12 +364,12 @@ impl Drop for TempDir {
 }
 
 /// The trade ids of `lines`, in order.
-pub fn trade_ids(lines: &[String]) -> Vec<u64> {
+pub(crate) fn trade_ids(lines: &[String]) -> Vec<u64> {
     lines.iter().map(|line| trade(line).trade_id).collect()
 }
 
 /// A number from `symbol`'s exit summary, e.g. `summary_count(stderr, "ETHUSDT", "gaps")`.
-pub fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
+pub(crate) fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
     let summary = stderr
         .lines()
         .find(|line| {
@@ -386,7 +390,7 @@ pub fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
 
 /// A config file whose `[connection]` table has short stall timers (ping after 300 ms of
 /// silence, dead 700 ms later), so stall tests finish in about a second.
-pub fn quick_stall_config(dir: &TempDir) -> String {
+pub(crate) fn quick_stall_config(dir: &TempDir) -> String {
     let path = dir.write(
         "quick-stall.toml",
         "[connection]\nping_after = \"300ms\"\npong_timeout = \"700ms\"\n",

@@ -1,11 +1,11 @@
 //! Test certificates, generated fresh for each run with rcgen: a private CA and a server
 //! certificate it signed for `localhost` and `127.0.0.1`. Nothing is committed, nothing expires.
 
-use binance_listen::mock::TlsIdentity;
+use binance_mock::TlsIdentity;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 /// A CA (PEM, for `--ca-cert`) and the server identity it signed (for the mock).
-pub struct TestPki {
+pub(crate) struct TestPki {
     /// The CA certificate, PEM.
     pub ca_pem: String,
     /// The mock's certificate and key.
@@ -15,7 +15,7 @@ pub struct TestPki {
 /// A self-signed `localhost` certificate, as many private servers use: the certificate is
 /// its own trust anchor. Returns its PEM (for `--ca-cert`) and the server identity.
 #[allow(dead_code)] // Used by the integration tests, not by the mock_exchange example.
-pub fn self_signed() -> (String, TlsIdentity) {
+pub(crate) fn self_signed() -> (String, TlsIdentity) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
         .expect("self-signed certificate");
     let pem = certified.cert.pem();
@@ -27,7 +27,7 @@ pub fn self_signed() -> (String, TlsIdentity) {
 }
 
 /// Generates a CA and a `localhost` server certificate signed by it.
-pub fn generate() -> TestPki {
+pub(crate) fn generate() -> TestPki {
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -1,0 +1,566 @@
+//! One connection's sending side (`mock-conn-N`, after the handshakes): a loop that sends
+//! what is due, pings when due, injects the configured faults and reads what the client
+//! sends (pongs, close frames) in between. The loop never blocks longer than
+//! [`MAX_IDLE_WAIT`], so it notices the exchange stopping, and it stops producing while the
+//! client is not reading (no id is generated that cannot be written).
+//!
+//! A raw connection carries one stream; a combined one several, each a [`Lane`] with its
+//! own place in its stream's log and its own pacing, its frames wrapped as
+//! `{"stream":..,"data":..}`.
+
+use std::io;
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tungstenite::{Error as WsError, Message, Utf8Bytes};
+
+use crate::faults::BadFrame;
+use crate::handshake::MockSocket;
+use crate::path::StreamName;
+use crate::rand::Rng;
+use crate::{MockEvent, Rate, Shared, StreamLog};
+
+/// The longest the loop waits for anything.
+const MAX_IDLE_WAIT: Duration = Duration::from_millis(50);
+
+/// Messages written between two looks at what the client sent, at an unlimited rate.
+const UNLIMITED_BATCH: u32 = 256;
+
+/// How far behind schedule a rate-limited stream may fall before it stops catching up.
+const MAX_CATCH_UP: Duration = Duration::from_secs(1);
+
+/// How long a closing connection waits for the client's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// The longest gap between two events of a stream, whatever the configured rate.
+const MAX_GAP: Duration = Duration::from_secs(3_600);
+
+/// Joins the log of each requested stream. Returns the lanes and the connection's ordinal
+/// for per-connection faults: the most connections any of its streams has had, so a
+/// reconnect counts as one even if it adds a stream.
+pub(crate) fn open_lanes(shared: &Shared, streams: Vec<StreamName>) -> (Vec<Lane>, u64) {
+    let now = Instant::now();
+    let mut ordinal = 0;
+    let lanes = streams
+        .into_iter()
+        .map(|stream| {
+            let log = shared.stream(&stream.name, &stream.symbol, stream.kind);
+            let (connections, cursor) = join_log(shared, &log);
+            ordinal = ordinal.max(connections);
+            Lane {
+                name: stream.name,
+                log,
+                cursor,
+                next_due: now,
+            }
+        })
+        .collect();
+    (lanes, ordinal)
+}
+
+/// Counts a new connection to a stream's log. Returns that count and the id to start at:
+/// where the stream's last connection stopped (or, in market mode, what the clock says),
+/// minus `Faults::replay_on_reconnect` ids if the stream was served before.
+fn join_log(shared: &Shared, log: &Mutex<StreamLog>) -> (u64, u64) {
+    let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+    log.connections += 1;
+    let replay = if log.connections > 1 {
+        shared.config.faults.replay_on_reconnect
+    } else {
+        0
+    };
+    let next = match market_rate(shared) {
+        Some(rate) => ids_due(shared, rate) + 1,
+        None => log.next_id(),
+    };
+    (log.connections, next.saturating_sub(replay).max(1))
+}
+
+/// In market mode, the events per second that happen on the clock.
+fn market_rate(shared: &Shared) -> Option<f64> {
+    match shared.config.rate {
+        Rate::PerSecond(rate) if shared.config.market => Some(rate),
+        _ => None,
+    }
+}
+
+/// Market mode: how many events have happened since the exchange started.
+fn ids_due(shared: &Shared, rate: f64) -> u64 {
+    (shared.started.elapsed().as_secs_f64() * rate) as u64
+}
+
+/// One stream of a connection: where it is in the stream's log and when its next event
+/// is due.
+pub(crate) struct Lane {
+    /// The stream's name, for the combined wrapper.
+    name: String,
+    log: Arc<Mutex<StreamLog>>,
+    /// The id to send next.
+    cursor: u64,
+    /// When the next event is due, at a rate without market mode.
+    next_due: Instant,
+}
+
+/// One connection's sending side and the faults it still has to inject.
+pub(crate) struct Session<'a> {
+    socket: MockSocket,
+    control: TcpStream,
+    shared: &'a Shared,
+    connection: u64,
+    /// Whether per-connection faults apply to this connection.
+    faulty: bool,
+    /// Whether frames are wrapped as `{"stream":..,"data":..}`.
+    combined: bool,
+    lanes: Vec<Lane>,
+    /// Data messages sent, across all lanes: what the per-connection faults count.
+    sent: u64,
+    /// Whether `Faults::bad_frames` are still to be sent.
+    bad_frames_pending: bool,
+    scratch: String,
+}
+
+/// Whether the connection can go on.
+#[derive(PartialEq, Eq)]
+enum Link {
+    Open,
+    Gone,
+}
+
+/// What one round of sending did.
+#[derive(Default)]
+struct Progress {
+    /// Something was written.
+    wrote: bool,
+    /// The client is not reading: frames wait in the write buffer.
+    backlogged: bool,
+}
+
+impl<'a> Session<'a> {
+    /// A session over an upgraded `socket` (`control` is its TCP socket, for timeouts and
+    /// resets), sending `lanes`; `faulty` when per-connection faults apply to it.
+    pub(crate) fn new(
+        socket: MockSocket,
+        control: TcpStream,
+        shared: &'a Shared,
+        connection: u64,
+        faulty: bool,
+        combined: bool,
+        lanes: Vec<Lane>,
+    ) -> Self {
+        Self {
+            socket,
+            control,
+            shared,
+            connection,
+            faulty,
+            combined,
+            lanes,
+            sent: 0,
+            bad_frames_pending: faulty && !shared.config.faults.bad_frames.is_empty(),
+            scratch: String::with_capacity(256),
+        }
+    }
+
+    /// Runs until the connection ends; returns the number of data messages sent.
+    pub(crate) fn run(mut self) -> u64 {
+        let config = &self.shared.config;
+        let faults = &config.faults;
+        let opened = Instant::now();
+        let mut rng = Rng::from_entropy(self.connection);
+        let mut next_ping = config.ping_interval.map(|interval| opened + interval);
+        let mut pings = 0u64;
+        let mut backlogged = false;
+        let mut batches = 0u32;
+        loop {
+            if self.shared.stopping() {
+                let _ = self.socket.close(None);
+                let _ = self.socket.flush();
+                return self.sent;
+            }
+            if self.faulty {
+                let limit_reached = |limit: Option<u64>| limit.is_some_and(|k| self.sent >= k);
+                if limit_reached(faults.reset_after_messages) {
+                    let sent = self.sent;
+                    self.reset();
+                    return sent;
+                }
+                if limit_reached(faults.stall_after_messages) {
+                    self.stall();
+                    return self.sent;
+                }
+                if limit_reached(faults.close_after_messages)
+                    || faults
+                        .close_after
+                        .is_some_and(|age| opened.elapsed() >= age)
+                {
+                    self.close_cleanly();
+                    return self.sent;
+                }
+                if self.bad_frames_pending && self.sent >= faults.bad_frames_after {
+                    self.bad_frames_pending = false;
+                    if self.send_bad_frames(&faults.bad_frames) == Link::Gone {
+                        return self.sent;
+                    }
+                }
+            }
+            let now = Instant::now();
+            if backlogged {
+                match self.flush() {
+                    Err(()) => return self.sent,
+                    Ok(still_backlogged) => backlogged = still_backlogged,
+                }
+            }
+            let market_due = market_rate(self.shared).map(|rate| ids_due(self.shared, rate));
+            let mut wrote = false;
+            if !backlogged {
+                let Ok(progress) = self.send_due(now, market_due, &mut rng) else {
+                    return self.sent;
+                };
+                (wrote, backlogged) = (progress.wrote, progress.backlogged);
+            }
+            if let Some(at) = next_ping
+                && at <= now
+            {
+                pings += 1;
+                let ping = format!("mock-ping-{pings}").into_bytes();
+                if let Err(WsError::Io(error)) = self.socket.write(Message::Ping(ping.into()))
+                    && !is_timeout(&error)
+                {
+                    return self.sent;
+                }
+                wrote = true;
+                next_ping = config.ping_interval.map(|interval| now + interval);
+            }
+            if wrote && !backlogged {
+                match self.flush() {
+                    Err(()) => return self.sent,
+                    Ok(still_backlogged) => backlogged = still_backlogged,
+                }
+            }
+            let busy = config.rate == Rate::Unlimited
+                && market_due.is_none()
+                && !self.exhausted()
+                && !backlogged
+                && !(self.faulty && self.at_fault_limit());
+            if busy {
+                batches += 1;
+                if batches % 16 != 0 {
+                    continue;
+                }
+            }
+            let wait = if busy {
+                Duration::ZERO
+            } else {
+                self.idle_wait(backlogged, next_ping)
+            };
+            if self.read_incoming(wait) == Link::Gone {
+                return self.sent;
+            }
+        }
+    }
+
+    /// Writes what is due, taking the lanes in turn so no stream starves the others, up to
+    /// a batch; stops early at a fault limit or when the client stops reading. `Err` when
+    /// the connection is gone.
+    fn send_due(
+        &mut self,
+        now: Instant,
+        market_due: Option<u64>,
+        rng: &mut Rng,
+    ) -> Result<Progress, ()> {
+        let mut progress = Progress::default();
+        let mut batch = 0;
+        loop {
+            let mut sent_this_round = false;
+            for index in 0..self.lanes.len() {
+                if batch >= UNLIMITED_BATCH
+                    || progress.backlogged
+                    || (self.faulty && self.at_fault_limit())
+                {
+                    return Ok(progress);
+                }
+                if !self.lane_due(&self.lanes[index], now, market_due) {
+                    continue;
+                }
+                progress.backlogged = self.send_next(index)?;
+                self.pace(index, now, market_due, rng);
+                progress.wrote = true;
+                sent_this_round = true;
+                batch += 1;
+            }
+            if !sent_this_round {
+                return Ok(progress);
+            }
+        }
+    }
+
+    /// Whether `lane`'s next event is due: its id has happened (market mode), its time has
+    /// come (a rate), or always (unlimited) — unless the lane has sent all it may.
+    fn lane_due(&self, lane: &Lane, now: Instant, market_due: Option<u64>) -> bool {
+        if self.lane_exhausted(lane) {
+            return false;
+        }
+        match market_due {
+            Some(due) => lane.cursor <= due,
+            None => self.shared.config.rate == Rate::Unlimited || lane.next_due <= now,
+        }
+    }
+
+    /// Writes lane `index`'s next event (wrapped on a combined connection). `Ok(true)` when
+    /// the client is slow to read (the frame is buffered); `Err` when the connection is gone.
+    fn send_next(&mut self, index: usize) -> Result<bool, ()> {
+        let micros = self.shared.config.micros;
+        let lane = &mut self.lanes[index];
+        let payload = {
+            let mut log = lane.log.lock().unwrap_or_else(PoisonError::into_inner);
+            log.payload(lane.cursor, event_time(micros), &mut self.scratch)
+        };
+        let frame = if self.combined {
+            wrap(&lane.name, &payload)
+        } else {
+            payload
+        };
+        let backlogged = match self.socket.write(Message::Text(frame)) {
+            Ok(()) => false,
+            Err(WsError::Io(error)) if is_timeout(&error) => true,
+            Err(_) => return Err(()),
+        };
+        lane.cursor += 1;
+        self.sent += 1;
+        Ok(backlogged)
+    }
+
+    /// Schedules lane `index`'s next event at the configured rate (evenly, or at random when
+    /// lively), catching up at most [`MAX_CATCH_UP`] after a stall.
+    fn pace(&mut self, index: usize, now: Instant, market_due: Option<u64>, rng: &mut Rng) {
+        let config = &self.shared.config;
+        let (None, Rate::PerSecond(rate)) = (market_due, config.rate) else {
+            return;
+        };
+        let gap = if config.lively {
+            lively_gap(rng, rate)
+        } else {
+            seconds(1.0 / rate)
+        };
+        let lane = &mut self.lanes[index];
+        let floor = now.checked_sub(MAX_CATCH_UP).unwrap_or(now);
+        lane.next_due = lane.next_due.max(floor) + gap;
+    }
+
+    /// How long to wait for the client before anything is due: the earliest lane's next
+    /// event or the next ping, at most [`MAX_IDLE_WAIT`].
+    fn idle_wait(&self, backlogged: bool, next_ping: Option<Instant>) -> Duration {
+        let mut wait = MAX_IDLE_WAIT;
+        if !backlogged {
+            let config = &self.shared.config;
+            for lane in self.lanes.iter().filter(|lane| !self.lane_exhausted(lane)) {
+                let until = match market_rate(self.shared) {
+                    // Since the start, which may be hours: not capped like a gap.
+                    Some(rate) => Duration::try_from_secs_f64(lane.cursor as f64 / rate)
+                        .unwrap_or(Duration::MAX)
+                        .saturating_sub(self.shared.started.elapsed()),
+                    None if config.rate != Rate::Unlimited => {
+                        lane.next_due.saturating_duration_since(Instant::now())
+                    }
+                    None => MAX_IDLE_WAIT,
+                };
+                wait = wait.min(until);
+            }
+        }
+        if let Some(at) = next_ping {
+            wait = wait.min(at.saturating_duration_since(Instant::now()));
+        }
+        wait
+    }
+
+    /// Whether every lane has sent all `MockConfig::count` ids.
+    fn exhausted(&self) -> bool {
+        self.lanes.iter().all(|lane| self.lane_exhausted(lane))
+    }
+
+    /// Whether `lane` has sent all `MockConfig::count` ids.
+    fn lane_exhausted(&self, lane: &Lane) -> bool {
+        self.shared
+            .config
+            .count
+            .is_some_and(|count| lane.cursor > count)
+    }
+
+    /// Whether a per-connection fault is due before the next message.
+    fn at_fault_limit(&self) -> bool {
+        let faults = &self.shared.config.faults;
+        [
+            faults.reset_after_messages,
+            faults.stall_after_messages,
+            faults.close_after_messages,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|limit| self.sent >= limit)
+            || (self.bad_frames_pending && self.sent >= faults.bad_frames_after)
+    }
+
+    /// Resets the TCP connection: no close frame, an RST on the wire.
+    fn reset(self) {
+        let _ = socket2::SockRef::from(&self.control).set_linger(Some(Duration::ZERO));
+        // Dropping both handles closes the socket; with a zero linger that sends RST.
+    }
+
+    /// Stops sending and reading, leaving the TCP connection open until the exchange stops.
+    fn stall(&self) {
+        while !self.shared.stopping() {
+            std::thread::sleep(MAX_IDLE_WAIT);
+        }
+    }
+
+    /// Sends a close frame and waits briefly for the client's reply.
+    fn close_cleanly(&mut self) {
+        let _ = self.socket.close(None);
+        let _ = self.socket.flush();
+        let deadline = Instant::now() + CLOSE_GRACE;
+        while Instant::now() < deadline && self.read_incoming(MAX_IDLE_WAIT) == Link::Open {}
+    }
+
+    /// Sends each bad frame once.
+    fn send_bad_frames(&mut self, frames: &[BadFrame]) -> Link {
+        for frame in frames {
+            let messages: Vec<Message> = match frame {
+                BadFrame::InvalidJson => vec![Message::text("{this is not json")],
+                BadFrame::Binary => vec![Message::binary(b"\x00\x01binary\xff".to_vec())],
+                BadFrame::UnknownEvent => vec![Message::text(format!(
+                    r#"{{"e":"mysteryEvent","E":{},"s":"MOCK"}}"#,
+                    event_time(false)
+                ))],
+                BadFrame::ErrorObject => {
+                    vec![Message::text(r#"{"code":-1121,"msg":"Invalid symbol."}"#)]
+                }
+                BadFrame::WrappedError => vec![Message::text(
+                    r#"{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}"#,
+                )],
+                BadFrame::ControlResponse => vec![Message::text(r#"{"result":null,"id":1}"#)],
+                BadFrame::Oversized(bytes) => vec![Message::text("x".repeat(*bytes))],
+                BadFrame::PingFlood(count) => (0..*count)
+                    .map(|n| Message::Ping(format!("flood-{n}").into_bytes().into()))
+                    .collect(),
+                BadFrame::ServerShutdown => vec![Message::text(self.server_shutdown())],
+            };
+            for message in messages {
+                match self.socket.write(message) {
+                    Ok(()) => {}
+                    Err(WsError::Io(error)) if is_timeout(&error) => {}
+                    Err(_) => return Link::Gone,
+                }
+            }
+        }
+        match self.flush() {
+            Err(()) => Link::Gone,
+            Ok(_) => Link::Open,
+        }
+    }
+
+    /// Binance's planned-shutdown notice; a combined connection gets it wrapped as a frame
+    /// of the `!serverShutdown` stream, as `extra/combined_serverShutdown.json`.
+    fn server_shutdown(&self) -> String {
+        let notice = format!(r#"{{"e":"serverShutdown","E":{}}}"#, event_time(false));
+        if self.combined {
+            format!(r#"{{"stream":"!serverShutdown","data":{notice}}}"#)
+        } else {
+            notice
+        }
+    }
+
+    /// Flushes buffered frames; `Ok(true)` when the client is not keeping up.
+    fn flush(&mut self) -> Result<bool, ()> {
+        match self.socket.flush() {
+            Ok(()) => Ok(false),
+            Err(WsError::Io(error)) if is_timeout(&error) => Ok(true),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Reads at most one message from the client, waiting up to `wait` (zero: only if one is
+    /// already there).
+    fn read_incoming(&mut self, wait: Duration) -> Link {
+        let waited = if wait.is_zero() {
+            self.control.set_nonblocking(true)
+        } else {
+            self.control
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+        };
+        if waited.is_err() {
+            return Link::Gone;
+        }
+        let result = self.socket.read();
+        if wait.is_zero() && self.control.set_nonblocking(false).is_err() {
+            return Link::Gone;
+        }
+        match result {
+            Ok(Message::Pong(payload)) => {
+                self.shared.emit(MockEvent::Pong {
+                    connection: self.connection,
+                    payload: payload.to_vec(),
+                });
+                Link::Open
+            }
+            Ok(Message::Close(_)) => {
+                self.shared.emit(MockEvent::ClientClosed {
+                    connection: self.connection,
+                });
+                // tungstenite has queued the reply; the next read completes the close.
+                Link::Open
+            }
+            Ok(_) => Link::Open,
+            Err(WsError::Io(error)) if is_timeout(&error) => Link::Open,
+            Err(_) => Link::Gone,
+        }
+    }
+}
+
+/// A combined connection's frame, `{"stream":"<name>","data":<payload>}`, as
+/// `combined_trade.json`. Stream names hold only letters, digits, `_` and `@` (checked when
+/// parsed), so they need no JSON escaping.
+pub(crate) fn wrap(name: &str, payload: &str) -> Utf8Bytes {
+    const OVERHEAD: usize = r#"{"stream":"","data":}"#.len();
+    let mut frame = String::with_capacity(OVERHEAD + name.len() + payload.len());
+    frame.push_str(r#"{"stream":""#);
+    frame.push_str(name);
+    frame.push_str(r#"","data":"#);
+    frame.push_str(payload);
+    frame.push('}');
+    Utf8Bytes::from(frame)
+}
+
+/// The gap to the next event of a lively stream: exponential around `rate`, with bursts
+/// at six times the rate about a tenth of the time.
+fn lively_gap(rng: &mut Rng, rate: f64) -> Duration {
+    let burst = rng.below(10) == 0;
+    let rate = if burst { rate * 6.0 } else { rate };
+    let uniform = rng.next_f64().max(1e-9);
+    seconds((-uniform.ln() / rate).min(5.0))
+}
+
+/// `secs` as a duration, at most [`MAX_GAP`]: a zero, negative or absurd rate in the
+/// configuration must not panic a connection thread.
+fn seconds(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).map_or(MAX_GAP, |duration| duration.min(MAX_GAP))
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Now, in milliseconds since the epoch, or microseconds when `micros`.
+fn event_time(micros: bool) -> u64 {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    if micros {
+        elapsed.as_micros() as u64
+    } else {
+        elapsed.as_millis() as u64
+    }
+}

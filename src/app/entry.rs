@@ -1,0 +1,96 @@
+//! The way in: command line → [`Config`](crate::config::Config) → the run → an exit status.
+//! Usage errors print one line and exit 2; runtime failures one line and exit 1; a panic
+//! anywhere prints one line naming the thread, never a backtrace.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use super::{lifecycle, log};
+use crate::config::{self, cli::Cli};
+
+/// Status for a usage error (bad flag, value or config file).
+pub(crate) const USAGE_ERROR_STATUS: u8 = 2;
+
+/// Parses `args` (program name first), runs the listener and returns the exit status:
+/// 0 for a normal stop, 1 for a runtime failure, 2 for a usage error.
+pub(crate) fn main<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => return report_clap_error(&error),
+    };
+    log::init(cli.verbose, cli.quiet);
+    install_panic_hook();
+    let config = match config::build(cli) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("binance-listen: error: {error}");
+            return ExitCode::from(USAGE_ERROR_STATUS);
+        }
+    };
+    match lifecycle::run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(fatal) => {
+            eprintln!("binance-listen: error: {fatal}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--help` and `--version` print as clap renders them; every other clap error becomes one
+/// line (clap's first, which names the value and, through our parsers, what is accepted).
+fn report_clap_error(error: &clap::Error) -> ExitCode {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty());
+    let first = lines.next().unwrap_or("invalid command line");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // "the following required arguments were not provided:" lists them on the next line.
+    let detail = if first.ends_with(':') {
+        lines
+            .next()
+            .map(|next| format!(" {next}"))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    eprintln!("binance-listen: error: {first}{detail} (see --help)");
+    ExitCode::from(USAGE_ERROR_STATUS)
+}
+
+/// Replaces Rust's panic message and backtrace hint with one line that names the thread:
+/// users see a bug report, not a backtrace. The pipeline's `ExitGuard` reports the rest.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_owned());
+        let location = info
+            .location()
+            .map(|at| format!(" at {}:{}", at.file(), at.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "binance-listen: internal error in thread '{name}': {message}{location} (please report this)"
+        );
+    }));
+}

@@ -1,0 +1,352 @@
+//! The lifecycle, on the main thread: build every pipeline (reader → queue → processor per
+//! symbol), wait for a reason to stop (signal, `--duration`, every symbol done, closed
+//! output, a fatal error), stop them all, join them within a grace period, print the
+//! summary and choose the exit status.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
+use tracing::{error, info};
+
+use binance_streams::{Decoder, Endpoint, Symbol};
+
+use super::signals::forward_signals;
+use super::simulation;
+use crate::config::{Config, OutputTarget, Source};
+use crate::control::events::{AppEvent, Fatal};
+use crate::control::stop::StopToken;
+use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
+use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
+use crate::pipeline::processor::{Processor, spawn_processor};
+use crate::pipeline::queue::{Frame, frame_queue};
+use crate::pipeline::reader::connect::Connector;
+use crate::pipeline::reader::limiter::ConnectLimiter;
+use crate::pipeline::reader::{Reader, spawn_reader};
+use crate::stats::report::{StatsSource, spawn_reporter};
+use crate::stats::{LatencySummary, SymbolStats, summary_lines};
+use crate::util::duration::format_duration;
+
+/// How long stopping may take before `app` exits without waiting for a stuck thread
+/// (a reader inside a 10 s TCP connect, a processor blocked on a full stdout pipe).
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(750);
+
+/// After killing stuck handlers, how long their processors get to notice.
+const HANDLER_KILL_GRACE: Duration = Duration::from_millis(150);
+
+/// One symbol's running pipeline.
+struct Pipeline {
+    symbol: Symbol,
+    stop: StopToken,
+    stats: Arc<SymbolStats>,
+    /// A receiver of the symbol's queue, for `--stats` to read its depth.
+    queue: Receiver<Frame>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Why the run ended.
+enum Ending {
+    Signal,
+    DurationElapsed,
+    AllDone,
+    OutputClosed,
+    OutputFailed(String),
+}
+
+/// Runs the listener until something ends it.
+///
+/// # Errors
+/// [`Fatal`] when the run could not start or ended in failure (the summary is printed first).
+pub(super) fn run(config: &Config) -> Result<(), Fatal> {
+    let (events, inbox) = unbounded();
+    forward_signals(events.clone())
+        .map_err(|error| Fatal(format!("cannot install signal handlers: {error}")))?;
+    let (endpoint, _simulation) = match &config.source {
+        Source::Exchange(endpoint) => (endpoint.clone(), None),
+        Source::Simulate => {
+            let simulation = simulation::start(config.market)?;
+            (simulation.endpoint(), Some(simulation))
+        }
+    };
+    let connector = Arc::new(
+        Connector::new(&config.ca_certs, config.connection.max_frame_bytes)
+            .map_err(|error| Fatal(format!("cannot set up TLS: {error}")))?,
+    );
+    let limiter = Arc::new(ConnectLimiter::new(
+        config.connection.attempts_per_window,
+        config.connection.attempt_window,
+    ));
+    announce_connection_pacing(config, &limiter);
+
+    // Every output opens (every file, every handler) before any connection is made.
+    let handlers = Handlers::default();
+    let mut outputs = Vec::with_capacity(config.symbols.len());
+    for symbol in &config.symbols {
+        let stop = StopToken::new();
+        let output = open_output(config, symbol, &stop, &handlers)
+            .map_err(|error| Fatal(format!("{symbol}: {error}")))?;
+        outputs.push((stop, output));
+    }
+    let shared = Shared {
+        endpoint: &endpoint,
+        connector: &connector,
+        limiter: &limiter,
+        events: &events,
+    };
+    let mut pipelines = Vec::with_capacity(config.symbols.len());
+    for (index, (symbol, (stop, output))) in config.symbols.iter().zip(outputs).enumerate() {
+        match start_pipeline(config, index, symbol, &shared, stop, output) {
+            Ok(pipeline) => pipelines.push(pipeline),
+            Err(error) => {
+                stop_all(&pipelines);
+                return Err(Fatal(format!("cannot start {symbol}: {error}")));
+            }
+        }
+    }
+
+    let reporter = match config.stats {
+        Some(interval) => {
+            let sources = pipelines
+                .iter()
+                .map(|pipeline| StatsSource {
+                    symbol: pipeline.symbol.clone(),
+                    stats: Arc::clone(&pipeline.stats),
+                    queue_depth: {
+                        let queue = pipeline.queue.clone();
+                        Box::new(move || queue.len())
+                    },
+                })
+                .collect();
+            match spawn_reporter(sources, interval, config.stats_format) {
+                Ok(reporter) => Some(reporter),
+                Err(error) => {
+                    stop_all(&pipelines);
+                    return Err(Fatal(format!("cannot start the stats reporter: {error}")));
+                }
+            }
+        }
+        None => None,
+    };
+
+    let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
+    stop_all(&pipelines);
+    let threads = pipelines
+        .iter_mut()
+        .flat_map(|p| p.threads.drain(..))
+        .collect();
+    let (mut panicked, stuck) = join_within(threads, SHUTDOWN_GRACE);
+    if !stuck.is_empty() && handlers.kill_running() > 0 {
+        // Processors blocked writing to handlers that never read: killing the handlers
+        // breaks their pipes and lets the processors finish.
+        panicked += join_within(stuck, HANDLER_KILL_GRACE).0;
+    }
+    // After the processors: they publish their last latencies as they finish.
+    let latency: Vec<Option<LatencySummary>> = match reporter {
+        Some(reporter) => reporter.finish().into_iter().map(Some).collect(),
+        None => vec![None; pipelines.len()],
+    };
+
+    if !matches!(ending, Ending::OutputClosed) {
+        let rows = pipelines.iter().zip(latency).map(|(pipeline, latency)| {
+            (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
+        });
+        for line in summary_lines(rows) {
+            eprintln!("{line}");
+        }
+    }
+    match ending {
+        Ending::OutputFailed(error) => Err(Fatal(format!("cannot write to stdout: {error}"))),
+        _ if panicked > 0 => Err(Fatal(format!(
+            "{panicked} thread(s) stopped on an internal error (reported above)"
+        ))),
+        _ if !failures.is_empty() => Err(Fatal(format!(
+            "{} of {} symbol(s) could not be served: {}",
+            failures.len(),
+            config.symbols.len(),
+            failures.join(", ")
+        ))),
+        Ending::Signal | Ending::DurationElapsed | Ending::AllDone | Ending::OutputClosed => Ok(()),
+    }
+}
+
+/// What every pipeline shares.
+struct Shared<'a> {
+    endpoint: &'a Endpoint,
+    connector: &'a Arc<Connector>,
+    limiter: &'a Arc<ConnectLimiter>,
+    events: &'a Sender<AppEvent>,
+}
+
+/// Says up front when Binance's connection limit will make a large start slow.
+fn announce_connection_pacing(config: &Config, limiter: &ConnectLimiter) {
+    let symbols = u32::try_from(config.symbols.len()).unwrap_or(u32::MAX);
+    if symbols > limiter.burst() {
+        let last = limiter.interval() * (symbols - limiter.burst());
+        info!(
+            "{symbols} symbols: {} connect now, the rest one every {} to stay within {} connection attempts per {}; the last connects in about {}",
+            limiter.burst(),
+            format_duration(limiter.interval()),
+            config.connection.attempts_per_window,
+            format_duration(config.connection.attempt_window),
+            format_duration(last)
+        );
+    }
+}
+
+fn start_pipeline(
+    config: &Config,
+    index: usize,
+    symbol: &Symbol,
+    shared: &Shared<'_>,
+    stop: StopToken,
+    output: Box<dyn LineOutput>,
+) -> std::io::Result<Pipeline> {
+    let Shared {
+        endpoint,
+        connector,
+        limiter,
+        events,
+    } = shared;
+    let stats = Arc::new(SymbolStats::new(config.stats.is_some()));
+    let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
+    let queue = receiver.clone();
+    let processor = spawn_processor(Processor {
+        symbol: symbol.clone(),
+        decoder: Decoder::new(symbol, &config.kinds),
+        format: config.format,
+        delay: config.delays.get(index).copied().unwrap_or_default(),
+        max_messages: config.max_messages,
+        frames: receiver,
+        stop: stop.clone(),
+        stats: Arc::clone(&stats),
+        sink: LineSink::new(output),
+        events: (*events).clone(),
+    })?;
+    let reader = spawn_reader(Reader {
+        symbol: symbol.clone(),
+        decoder: Decoder::new(symbol, &config.kinds),
+        url: endpoint.stream_url(symbol, &config.kinds),
+        endpoint: (*endpoint).clone(),
+        connector: Arc::clone(connector),
+        limiter: Arc::clone(limiter),
+        settings: config.connection,
+        frames,
+        stop: stop.clone(),
+        stats: Arc::clone(&stats),
+        events: (*events).clone(),
+    });
+    let reader = match reader {
+        Ok(reader) => reader,
+        Err(error) => {
+            stop.trigger();
+            let _ = processor.join();
+            return Err(error);
+        }
+    };
+    Ok(Pipeline {
+        symbol: symbol.clone(),
+        stop,
+        stats,
+        queue,
+        threads: vec![reader, processor],
+    })
+}
+
+/// The symbol's output: stdout, its file, or its handler.
+fn open_output(
+    config: &Config,
+    symbol: &Symbol,
+    stop: &StopToken,
+    handlers: &Handlers,
+) -> std::io::Result<Box<dyn LineOutput>> {
+    Ok(match &config.output {
+        OutputTarget::Stdout => Box::new(StdoutOutput),
+        OutputTarget::Directory(dir) => {
+            Box::new(FileOutput::open(dir, symbol).map_err(|error| {
+                std::io::Error::new(
+                    error.kind(),
+                    format!(
+                        "cannot open {}: {error}",
+                        symbol_file(dir, symbol).display()
+                    ),
+                )
+            })?)
+        }
+        OutputTarget::Exec(command) => Box::new(
+            ExecOutput::spawn(command, symbol, stop.clone(), handlers).map_err(|error| {
+                std::io::Error::new(error.kind(), format!("cannot start `{command}`: {error}"))
+            })?,
+        ),
+    })
+}
+
+/// Waits for the first reason to stop; also returns the symbols that failed on the way.
+fn wait_for_end(
+    config: &Config,
+    inbox: &Receiver<AppEvent>,
+    pipelines: usize,
+) -> (Ending, Vec<String>) {
+    let deadline = config.duration.map_or_else(never, after);
+    // A symbol is done once, however many of its threads report it (a processor done
+    // and then its reader failing on the way out).
+    let mut finished: Vec<Symbol> = Vec::new();
+    let mut failures = Vec::new();
+    let ending = loop {
+        select! {
+            recv(inbox) -> event => match event {
+                Ok(AppEvent::Signal(name)) => {
+                    info!("{name} received: stopping (send it again to exit at once)");
+                    break Ending::Signal;
+                }
+                Ok(AppEvent::OutputClosed) => break Ending::OutputClosed,
+                Ok(AppEvent::OutputFailed(error)) => break Ending::OutputFailed(error),
+                Ok(AppEvent::PipelineDone(symbol)) => {
+                    if !finished.contains(&symbol) {
+                        finished.push(symbol);
+                    }
+                    if finished.len() == pipelines {
+                        break Ending::AllDone;
+                    }
+                }
+                Ok(AppEvent::PipelineFailed(symbol, why)) => {
+                    error!("{symbol}: giving up: {why}");
+                    if !finished.contains(&symbol) {
+                        failures.push(symbol.to_string());
+                        finished.push(symbol);
+                    }
+                    if finished.len() == pipelines {
+                        break Ending::AllDone;
+                    }
+                }
+                // Unreachable while `run` holds a sender; treat it as the end.
+                Err(_) => break Ending::AllDone,
+            },
+            recv(deadline) -> _ => break Ending::DurationElapsed,
+        }
+    };
+    (ending, failures)
+}
+
+fn stop_all(pipelines: &[Pipeline]) {
+    for pipeline in pipelines {
+        pipeline.stop.trigger();
+    }
+}
+
+/// Joins the threads that finish within `grace`; returns how many of those panicked, and
+/// the threads still running. Those are left behind: the process is about to exit.
+fn join_within(threads: Vec<JoinHandle<()>>, grace: Duration) -> (usize, Vec<JoinHandle<()>>) {
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && threads.iter().any(|thread| !thread.is_finished()) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (finished, stuck): (Vec<_>, Vec<_>) =
+        threads.into_iter().partition(JoinHandle::is_finished);
+    let panicked = finished
+        .into_iter()
+        .map(JoinHandle::join)
+        .filter(Result::is_err)
+        .count();
+    (panicked, stuck)
+}

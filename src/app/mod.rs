@@ -1,0 +1,11 @@
+//! The program around the pipelines: the way in ([`entry`]: arguments, logging, exit
+//! status), the [`lifecycle`] of a run (build every pipeline, wait for a reason to stop,
+//! stop them, summarise), and the [`signals`] that end it.
+
+mod entry;
+mod lifecycle;
+mod log;
+mod signals;
+mod simulation;
+
+pub(crate) use entry::main;

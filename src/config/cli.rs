@@ -1,0 +1,156 @@
+//! The command line, as clap parses it. Values are parsed by the same `FromStr` types the
+//! config file uses, so both reject a bad value with the same words. Settings the config
+//! file may also give are `Option`s here: `config::build` merges them (flags win).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
+
+use super::values::{
+    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_capacity, parse_run_duration,
+    parse_stats_interval,
+};
+use crate::output::OutputFormat;
+use crate::pipeline::queue::OverflowPolicy;
+use crate::stats::report::StatsFormat;
+
+const EXAMPLES: &str = "\
+Examples:
+  binance-listen --simulate ETHUSDT BNBUSDT          no network needed: a built-in mock market
+  binance-listen ETHUSDT BNBUSDT                     spot trades, one JSON line each
+  binance-listen ETHUSDT | jq -r '[.price, .qty] | @tsv'
+  binance-listen --stream bookTicker --market futures BTCUSDT
+  binance-listen --stream trade,bookTicker,kline_1m ETHUSDT   three kinds, one connection
+  binance-listen --delay ETHUSDT=200ms ETHUSDT BNBUSDT   a slow ETHUSDT handler; BNBUSDT unaffected
+  binance-listen --max-messages 100 --format raw BTCUSDT > trades.jsonl
+  binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
+  binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
+  binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
+
+Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
+stdout), 1 on a runtime failure (e.g. an untrusted certificate), 2 on a usage error.";
+
+/// Listen to Binance market-data streams for many symbols at once; one JSON line per event
+/// on stdout.
+///
+/// Every symbol gets its own WebSocket, reader thread, bounded queue and processor thread,
+/// so a slow handler on one symbol never delays another. Logs and the exit summary go to
+/// stderr.
+#[derive(Debug, Parser)]
+#[command(name = "binance-listen", version, after_help = EXAMPLES)]
+pub(crate) struct Cli {
+    /// Symbols to listen to, e.g. ETHUSDT BNBUSDT (case-insensitive; repeats collapse).
+    /// May instead come from the config file's `symbols`.
+    #[arg(value_name = "SYMBOL")]
+    pub(crate) symbols: Vec<Symbol>,
+
+    /// Stream kinds, repeatable or comma-separated (several share one connection per
+    /// symbol): trade, aggTrade, bookTicker, depth[@100ms], depth5|10|20[@100ms],
+    /// kline_<interval>, miniTicker, ticker, ticker_1h|4h|1d, avgPrice, markPrice[@1s],
+    /// forceOrder [default: trade]
+    #[arg(long = "stream", value_name = "KIND[,KIND...]")]
+    pub(crate) streams: Vec<StreamKinds>,
+
+    /// Binance market, which picks the base URL: spot, futures, coin-futures, testnet, us
+    /// [default: spot]
+    #[arg(long, value_name = "MARKET")]
+    pub(crate) market: Option<Market>,
+
+    /// WebSocket base URL (ws://host:port or wss://host:port; a trailing / or /ws is fine).
+    /// Each symbol reads <URL>/ws/<symbol>@<kind> (several kinds:
+    /// <URL>/stream?streams=...). Overrides --market.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: Option<Endpoint>,
+
+    /// Sleep this long per message in the processor, simulating a slow handler. Repeatable;
+    /// SYMBOL= limits it to one symbol. Units: us, ms, s, m (e.g. ETHUSDT=200ms, 5ms)
+    #[arg(long = "delay", value_name = "[SYMBOL=]DURATION")]
+    pub(crate) delays: Vec<DelaySpec>,
+
+    /// Capacity of each symbol's queue, in messages [default: 4096]
+    #[arg(long, value_name = "N", value_parser = parse_queue_capacity)]
+    pub(crate) queue: Option<usize>,
+
+    /// What a full queue does: drop-oldest, drop-newest or block [default: drop-oldest].
+    /// Every drop is counted and reported on stderr.
+    #[arg(long, value_name = "POLICY")]
+    pub(crate) overflow: Option<OverflowPolicy>,
+
+    /// Output: json (normalized lines), raw (payloads exactly as received) or pretty (aligned
+    /// columns, coloured unless NO_COLOR is set) [default: pretty on a terminal, else json]
+    #[arg(long, value_name = "FORMAT")]
+    pub(crate) format: Option<OutputFormat>,
+
+    /// Write each symbol's lines to DIR/<SYMBOL>.jsonl (appending) instead of stdout
+    #[arg(long, value_name = "DIR", conflicts_with = "exec")]
+    pub(crate) output_dir: Option<PathBuf>,
+
+    /// Feed each symbol's lines to its own handler: `sh -c CMD` with {symbol} replaced and
+    /// $BINANCE_LISTEN_SYMBOL set; a slow handler holds back only its own symbol
+    #[arg(long, value_name = "CMD")]
+    pub(crate) exec: Option<String>,
+
+    /// Also trust the CA certificate(s) in this PEM file (for wss:// to a private server)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
+
+    /// Read settings from this TOML file (see config.example.toml); flags win over it
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Stop each symbol after this many lines; exit when every symbol is done
+    #[arg(long, value_name = "N", value_parser = parse_max_messages)]
+    pub(crate) max_messages: Option<u64>,
+
+    /// Stop after this long (e.g. 30s, 10m, 1h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
+    pub(crate) duration: Option<Duration>,
+
+    /// Open a replacement connection (and close the old one once it has caught up) when a
+    /// connection gets this old; Binance cuts connections at 24 h [default: 23h50m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_connection_age)]
+    pub(crate) max_connection_age: Option<Duration>,
+
+    /// Print per-symbol stats on stderr every INTERVAL [default when given: 5s]: rates,
+    /// queue depth, drops, gaps, reconnects, latency percentiles. Use --stats=10s, or put
+    /// --stats after the symbols
+    #[arg(
+        long,
+        value_name = "INTERVAL",
+        num_args = 0..=1,
+        default_missing_value = "5s",
+        value_parser = parse_stats_interval
+    )]
+    pub(crate) stats: Option<Duration>,
+
+    /// How --stats prints: table (for people) or json (one object per symbol per interval)
+    #[arg(long, value_name = "FORMAT")]
+    pub(crate) stats_format: Option<StatsFormat>,
+
+    /// Listen to a built-in mock exchange with lively simulated prices: no network needed
+    /// (with --market futures or coin-futures it sends futures payloads)
+    #[arg(long, conflicts_with_all = ["endpoint", "ca_cert"])]
+    pub(crate) simulate: bool,
+
+    /// More log detail on stderr (-v debug, -vv trace); RUST_LOG works too
+    #[arg(short, long, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// Less log detail on stderr (-q warnings and errors, -qq errors only)
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "verbose")]
+    pub(crate) quiet: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,414 @@
+//! Flag → file → default, for every key, through one helper ([`layered`]), then the checks
+//! that span keys (a kind the market lacks, a delay for a symbol not listened to, two
+//! outputs at once). The file's value is always parsed, so a bad file is reported even
+//! when a flag overrides the key.
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use binance_streams::{Market, StreamKind, StreamKinds, Symbol};
+use native_tls::Certificate;
+
+use super::cli::Cli;
+use super::file::FileConfig;
+use super::values::{
+    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_capacity, parse_run_duration,
+    parse_stats_interval,
+};
+use super::{
+    Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_CAPACITY, OutputTarget, Source, UNPACED_ATTEMPTS,
+    UsageError,
+};
+use crate::output::OutputFormat;
+use crate::pipeline::reader::ConnectionSettings;
+use crate::pipeline::reader::link::Liveness;
+use crate::util::duration::parse_duration;
+
+/// One setting's layers: the flag wins, else the file, else nothing. The file's value was
+/// parsed (and an error returned) before this is called, whichever layer wins.
+fn layered<T>(
+    flag: Option<T>,
+    file: Result<Option<T>, UsageError>,
+) -> Result<Option<T>, UsageError> {
+    let file = file?;
+    Ok(flag.or(file))
+}
+
+/// `FromStr` as a parser for [`FileConfig::value`].
+fn parsed<T: FromStr<Err = String>>(text: &str) -> Result<T, String> {
+    text.parse()
+}
+
+/// Merges `cli` over `file` over the defaults, then cross-checks.
+pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
+    let keys = &file.keys;
+    let output = output_target(&cli, file)?;
+    let symbols = unique(
+        layered(
+            (!cli.symbols.is_empty()).then_some(cli.symbols),
+            file.list("symbols", keys.symbols.as_ref(), parsed::<Symbol>),
+        )?
+        .unwrap_or_default(),
+    );
+    if symbols.is_empty() {
+        return Err(UsageError(
+            "no symbol given: name at least one, like 'binance-listen ETHUSDT BNBUSDT', or list them under 'symbols' in the config file"
+                .to_owned(),
+        ));
+    }
+    let market = layered(
+        cli.market,
+        file.value("market", keys.market.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
+    let kinds = unique(
+        layered(
+            (!cli.streams.is_empty())
+                .then(|| cli.streams.into_iter().flat_map(|kinds| kinds.0).collect()),
+            file.list("stream", keys.stream.as_ref(), parsed::<StreamKinds>)
+                .map(|lists| lists.map(|lists| lists.into_iter().flat_map(|l| l.0).collect())),
+        )?
+        .unwrap_or_else(|| vec![StreamKind::Trade]),
+    );
+    check_market_offers(market, &kinds)?;
+    let endpoint = layered(
+        cli.endpoint,
+        file.value("endpoint", keys.endpoint.as_ref(), parsed),
+    )?;
+    let source = if cli.simulate {
+        if !cfg!(feature = "simulate") {
+            return Err(UsageError(
+                "--simulate is not available: this binance-listen was built without the simulator (cargo feature `simulate`)"
+                    .to_owned(),
+            ));
+        }
+        Source::Simulate
+    } else {
+        Source::Exchange(match endpoint {
+            Some(endpoint) => endpoint,
+            None => market_endpoint(market, &kinds)?,
+        })
+    };
+    let queue_capacity = layered(
+        cli.queue,
+        file.value("queue", keys.queue.as_ref(), parse_queue_capacity),
+    )?
+    .unwrap_or(DEFAULT_QUEUE_CAPACITY);
+    let overflow = layered(
+        cli.overflow,
+        file.value("overflow", keys.overflow.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
+    let format = layered(
+        cli.format,
+        file.value("format", keys.format.as_ref(), parsed),
+    )?;
+    let format = settle_format(format, &output);
+    let max_messages = layered(
+        cli.max_messages,
+        file.value(
+            "max_messages",
+            keys.max_messages.as_ref(),
+            parse_max_messages,
+        ),
+    )?;
+    let duration = layered(
+        cli.duration,
+        file.value("duration", keys.duration.as_ref(), parse_run_duration),
+    )?;
+    // Delays add up across layers (file first, flags after, later ones win per symbol).
+    let mut delay_specs = file
+        .list("delay", keys.delay.as_ref(), parsed::<DelaySpec>)?
+        .unwrap_or_default();
+    delay_specs.extend(cli.delays);
+    let delays = resolve_delays(&symbols, &delay_specs)?;
+    let ca_path = layered(
+        cli.ca_cert,
+        file.value("ca_cert", keys.ca_cert.as_ref(), |text| {
+            Ok(PathBuf::from(text))
+        })
+        .map(|path| path.map(|path| file.resolve(path))),
+    )?;
+    let ca_certs = match ca_path {
+        Some(path) => load_ca_certs(&path)?,
+        None => Vec::new(),
+    };
+    let stats = layered(
+        cli.stats,
+        file.value("stats", keys.stats.as_ref(), parse_stats_interval),
+    )?;
+    let stats_format = layered(
+        cli.stats_format,
+        file.value("stats_format", keys.stats_format.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
+    let binance = match &source {
+        Source::Exchange(endpoint) => endpoint.is_binance(),
+        Source::Simulate => false,
+    };
+    let connection = connection_settings(cli.max_connection_age, file, binance)?;
+    Ok(Config {
+        symbols,
+        kinds,
+        market,
+        source,
+        queue_capacity,
+        overflow,
+        format,
+        output,
+        delays,
+        ca_certs,
+        max_messages,
+        duration,
+        stats,
+        stats_format,
+        connection,
+    })
+}
+
+/// `items` without repeats, in first-seen order.
+fn unique<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !kept.contains(&item) {
+            kept.push(item);
+        }
+    }
+    kept
+}
+
+/// A kind the market does not publish is a usage error naming the market.
+fn check_market_offers(market: Market, kinds: &[StreamKind]) -> Result<(), UsageError> {
+    match kinds.iter().find(|kind| !market.offers(**kind)) {
+        Some(kind) => {
+            let hint = match kind {
+                StreamKind::Trade => "; use aggTrade for futures trades",
+                _ => "",
+            };
+            Err(UsageError(format!(
+                "stream kind '{kind}' is not offered on the {market} market{hint}"
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
+/// The market's own URL for `kinds`. USD-M futures serve book data and the rest on two
+/// routes, so one connection cannot carry both groups.
+fn market_endpoint(
+    market: Market,
+    kinds: &[StreamKind],
+) -> Result<binance_streams::Endpoint, UsageError> {
+    if market == Market::Futures
+        && kinds.iter().any(|kind| kind.is_book_data())
+        && kinds.iter().any(|kind| !kind.is_book_data())
+    {
+        return Err(UsageError(format!(
+            "stream kinds {} cannot share a connection on the futures market: Binance serves book data (bookTicker, depth) under /public and the rest under /market; listen to each group in its own binance-listen",
+            kinds
+                .iter()
+                .map(|kind| kind.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(market.endpoint(kinds[0]))
+}
+
+/// The format for where lines go. Without a choice: the readable form for a person at a
+/// terminal, JSON Lines whenever stdout is piped or lines go to files or handlers. Pretty
+/// lines are coloured only on a terminal and never with `NO_COLOR` set
+/// (<https://no-color.org>).
+fn settle_format(chosen: Option<OutputFormat>, output: &OutputTarget) -> OutputFormat {
+    let terminal = *output == OutputTarget::Stdout && io::stdout().is_terminal();
+    match chosen.unwrap_or(if terminal {
+        OutputFormat::Pretty { colour: true }
+    } else {
+        OutputFormat::Json
+    }) {
+        OutputFormat::Pretty { .. } => {
+            let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+            OutputFormat::Pretty {
+                colour: terminal && !no_colour,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Where lines go: `--output-dir` or `--exec` (one per run), else the file's, else stdout.
+/// The directory is created now, so a path that cannot be one is a usage error.
+fn output_target(cli: &Cli, file: &FileConfig) -> Result<OutputTarget, UsageError> {
+    let keys = &file.keys;
+    let file_dir = file
+        .value("output_dir", keys.output_dir.as_ref(), |text| {
+            Ok(PathBuf::from(text))
+        })?
+        .map(|dir| file.resolve(dir));
+    let file_exec = file.value("exec", keys.exec.as_ref(), |text| Ok(text.to_owned()))?;
+    let (dir, exec) = if cli.output_dir.is_some() || cli.exec.is_some() {
+        (cli.output_dir.clone(), cli.exec.clone())
+    } else {
+        (file_dir, file_exec)
+    };
+    match (dir, exec) {
+        (Some(_), Some(_)) => Err(UsageError(
+            "output_dir and exec cannot both be set: lines go to files or to handlers, not both"
+                .to_owned(),
+        )),
+        (Some(dir), None) => {
+            std::fs::create_dir_all(&dir).map_err(|error| {
+                UsageError(format!(
+                    "invalid output directory '{}': {error}; expected a directory that exists or can be created",
+                    dir.display()
+                ))
+            })?;
+            Ok(OutputTarget::Directory(dir))
+        }
+        (None, Some(command)) if command.trim().is_empty() => Err(UsageError(
+            "invalid handler command '': expected a shell command, like 'python3 handler.py {symbol}'"
+                .to_owned(),
+        )),
+        (None, Some(command)) => Ok(OutputTarget::Exec(command)),
+        (None, None) => Ok(OutputTarget::Stdout),
+    }
+}
+
+/// A duration of at least `minimum`.
+fn at_least(minimum: Duration) -> impl Fn(&str) -> Result<Duration, String> {
+    move |text| match parse_duration(text)? {
+        duration if duration >= minimum => Ok(duration),
+        _ => Err(format!(
+            "'{text}' is too short: expected at least {}",
+            crate::util::duration::format_duration(minimum)
+        )),
+    }
+}
+
+/// The `[connection]` settings: `--max-connection-age` over the file over the defaults.
+///
+/// Binance's connection-attempt limit is Binance's: it paces connections to Binance hosts
+/// by default, while a private endpoint (a mock, a relay on the LAN) is not paced unless
+/// the file asks for it.
+fn connection_settings(
+    max_age_flag: Option<Duration>,
+    file: &FileConfig,
+    binance: bool,
+) -> Result<ConnectionSettings, UsageError> {
+    let empty = Default::default();
+    let keys = file.keys.connection.as_ref().unwrap_or(&empty);
+    let defaults = DEFAULT_CONNECTION;
+    let tenth = Duration::from_millis(100);
+    let max_age = layered(
+        max_age_flag,
+        file.value(
+            "connection.max_age",
+            keys.max_age.as_ref(),
+            parse_connection_age,
+        ),
+    )?
+    .unwrap_or(defaults.max_age);
+    let ping_after = file
+        .value(
+            "connection.ping_after",
+            keys.ping_after.as_ref(),
+            at_least(tenth),
+        )?
+        .unwrap_or(defaults.liveness.ping_after);
+    let pong_timeout = file
+        .value(
+            "connection.pong_timeout",
+            keys.pong_timeout.as_ref(),
+            at_least(tenth),
+        )?
+        .unwrap_or(defaults.liveness.pong_timeout);
+    let attempt_window = file
+        .value(
+            "connection.attempt_window",
+            keys.attempt_window.as_ref(),
+            at_least(Duration::from_secs(1)),
+        )?
+        .unwrap_or(defaults.attempt_window);
+    let max_frame_bytes = file
+        .value(
+            "connection.max_frame_bytes",
+            keys.max_frame_bytes.as_ref(),
+            |text| match text.parse::<usize>() {
+                Ok(bytes) if (1024..=64 << 20).contains(&bytes) => Ok(bytes),
+                _ => Err(format!(
+                    "invalid frame size '{text}': expected a number of bytes from 1024 to 67108864"
+                )),
+            },
+        )?
+        .unwrap_or(defaults.max_frame_bytes);
+    let attempts_per_window = file
+        .value(
+            "connection.attempts_per_window",
+            keys.attempts_per_window.as_ref(),
+            |text| match text.parse::<u32>() {
+                Ok(count) if count >= 1 => Ok(count),
+                _ => Err(format!(
+                    "invalid attempt count '{text}': expected a whole number, at least 1"
+                )),
+            },
+        )?
+        .unwrap_or(if binance {
+            defaults.attempts_per_window
+        } else {
+            UNPACED_ATTEMPTS
+        });
+    Ok(ConnectionSettings {
+        max_age,
+        liveness: Liveness {
+            ping_after,
+            pong_timeout,
+        },
+        max_frame_bytes,
+        attempts_per_window,
+        attempt_window,
+    })
+}
+
+/// Each symbol's delay: its own spec, else the one for every symbol, else none. Later specs
+/// (command line after file) win. A spec for a symbol not listened to is an error.
+fn resolve_delays(symbols: &[Symbol], specs: &[DelaySpec]) -> Result<Vec<Duration>, UsageError> {
+    let mut every: Option<Duration> = None;
+    let mut own: Vec<Option<Duration>> = vec![None; symbols.len()];
+    for spec in specs {
+        match &spec.symbol {
+            None => every = Some(spec.delay),
+            Some(symbol) => match symbols.iter().position(|listened| listened == symbol) {
+                Some(index) => own[index] = Some(spec.delay),
+                None => {
+                    let listened: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
+                    return Err(UsageError(format!(
+                        "invalid delay for '{symbol}': {symbol} is not one of the symbols listened to ({})",
+                        listened.join(", ")
+                    )));
+                }
+            },
+        }
+    }
+    Ok(own
+        .into_iter()
+        .map(|delay| delay.or(every).unwrap_or(Duration::ZERO))
+        .collect())
+}
+
+fn load_ca_certs(path: &Path) -> Result<Vec<Certificate>, UsageError> {
+    let pem = std::fs::read(path).map_err(|error| {
+        UsageError(format!(
+            "cannot read CA certificate file '{}': {error}",
+            path.display()
+        ))
+    })?;
+    match Certificate::stack_from_pem(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        _ => Err(UsageError(format!(
+            "invalid CA certificate file '{}': expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ))),
+    }
+}

@@ -1,0 +1,152 @@
+//! One validated [`Config`] from the command line ([`cli`]) and the optional TOML file
+//! ([`file`], shaped like `config.example.toml`): every key layered flag → file → default
+//! by one helper ([`merge`]), every file value checked even when a flag overrides it, then
+//! cross-checked. Every problem is a [`UsageError`], found before any thread or socket
+//! exists. Nothing after `Config` parses strings.
+
+pub(crate) mod cli;
+mod file;
+mod merge;
+pub(crate) mod values;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use binance_streams::{Endpoint, Market, StreamKind, Symbol};
+use native_tls::Certificate;
+
+use crate::output::OutputFormat;
+use crate::pipeline::queue::OverflowPolicy;
+use crate::pipeline::reader::ConnectionSettings;
+use crate::pipeline::reader::connect::DEFAULT_MAX_FRAME_BYTES;
+use crate::pipeline::reader::link::Liveness;
+use crate::stats::report::StatsFormat;
+use cli::Cli;
+use file::FileConfig;
+
+/// Queue capacity per symbol when neither flag nor file sets one.
+pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
+
+/// The attempt allowance for endpoints that are not Binance's: effectively no pacing.
+pub(crate) const UNPACED_ATTEMPTS: u32 = u32::MAX;
+
+/// Connection settings when neither flags nor file set them. Binance cuts connections at
+/// 24 h; ten minutes of margin leave room for a replacement to be refused and retried.
+/// A silent socket is pinged after 5 s and declared dead 10 s later: a dead link is caught
+/// within ~15 s, while a healthy server answers pings however quiet its market is.
+/// Binance allows 300 connection attempts per 5 minutes per IP.
+pub(crate) const DEFAULT_CONNECTION: ConnectionSettings = ConnectionSettings {
+    max_age: Duration::from_secs(23 * 3600 + 50 * 60),
+    liveness: Liveness {
+        ping_after: Duration::from_secs(5),
+        pong_timeout: Duration::from_secs(10),
+    },
+    max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+    attempts_per_window: 300,
+    attempt_window: Duration::from_secs(300),
+};
+
+/// A bad flag, config key or value: one line naming it and what is accepted. Exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Where lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OutputTarget {
+    /// stdout, shared by every symbol.
+    Stdout,
+    /// `DIR/<SYMBOL>.jsonl` per symbol (`--output-dir`).
+    Directory(PathBuf),
+    /// A handler command per symbol (`--exec`).
+    Exec(String),
+}
+
+/// Where the streams come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A real (or user-run mock) exchange at this endpoint.
+    Exchange(Endpoint),
+    /// The in-process mock exchange (`--simulate`).
+    Simulate,
+}
+
+/// Everything the run needs, resolved and checked.
+#[derive(Clone)]
+pub(crate) struct Config {
+    /// Symbols, uppercase, duplicates removed, in the order given.
+    pub(crate) symbols: Vec<Symbol>,
+    /// The stream kinds every symbol reads (over one connection).
+    pub(crate) kinds: Vec<StreamKind>,
+    /// The market (payload shapes and which kinds exist).
+    pub(crate) market: Market,
+    /// The exchange or the simulation.
+    pub(crate) source: Source,
+    /// Queue capacity per symbol.
+    pub(crate) queue_capacity: usize,
+    /// What a full queue does.
+    pub(crate) overflow: OverflowPolicy,
+    /// How lines are written.
+    pub(crate) format: OutputFormat,
+    /// Where lines go.
+    pub(crate) output: OutputTarget,
+    /// Per-symbol processor delay, aligned with `symbols`.
+    pub(crate) delays: Vec<Duration>,
+    /// Extra trusted roots (`--ca-cert`).
+    pub(crate) ca_certs: Vec<Certificate>,
+    /// Lines per symbol before that symbol stops.
+    pub(crate) max_messages: Option<u64>,
+    /// Run time before everything stops.
+    pub(crate) duration: Option<Duration>,
+    /// `--stats` interval; `None` for no stats.
+    pub(crate) stats: Option<Duration>,
+    /// How stats are printed.
+    pub(crate) stats_format: StatsFormat,
+    /// How connections are kept: ages, stall detection, limits.
+    pub(crate) connection: ConnectionSettings,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("symbols", &self.symbols)
+            .field("kinds", &self.kinds)
+            .field("market", &self.market)
+            .field("source", &self.source)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("overflow", &self.overflow)
+            .field("format", &self.format)
+            .field("output", &self.output)
+            .field("delays", &self.delays)
+            .field("ca_certs", &self.ca_certs.len())
+            .field("max_messages", &self.max_messages)
+            .field("duration", &self.duration)
+            .field("stats", &self.stats)
+            .field("stats_format", &self.stats_format)
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Merges the command line and its config file (if any) into a checked [`Config`].
+///
+/// # Errors
+/// The first problem found, as a one-line [`UsageError`].
+pub(crate) fn build(cli: Cli) -> Result<Config, UsageError> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    merge::merge(cli, &file)
+}
+
+#[cfg(test)]
+mod tests;

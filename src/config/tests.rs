@@ -1,0 +1,212 @@
+//! Configuration: layering, defaults, cross-checks and the exact error lines.
+
+use std::path::Path;
+
+use clap::Parser;
+
+use super::*;
+use crate::output::OutputFormat;
+use crate::pipeline::queue::OverflowPolicy;
+
+fn cli(args: &[&str]) -> Cli {
+    Cli::try_parse_from(std::iter::once("binance-listen").chain(args.iter().copied())).unwrap()
+}
+
+/// Builds from `args` and a config file holding `text`, without touching the disk.
+fn with_file(args: &[&str], text: &str) -> Result<Config, UsageError> {
+    let path = Path::new("/etc/listen.toml");
+    merge::merge(cli(args), &FileConfig::parse(text.to_owned(), path)?)
+}
+
+#[test]
+fn defaults_are_spot_trades() {
+    let config = build(cli(&["ethusdt", "BNBUSDT", "ETHUSDT"])).unwrap();
+    let names: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+    assert_eq!(names, ["ETHUSDT", "BNBUSDT"]);
+    assert_eq!(config.kinds, [StreamKind::Trade]);
+    assert_eq!(
+        config.source,
+        Source::Exchange("wss://stream.binance.com:9443".parse().unwrap())
+    );
+    assert_eq!(config.queue_capacity, DEFAULT_QUEUE_CAPACITY);
+    assert_eq!(config.overflow, OverflowPolicy::DropOldest);
+    // JSON when piped (as under CI); the readable form on a terminal.
+    assert_eq!(
+        config.format,
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            OutputFormat::Pretty { colour: true }
+        } else {
+            OutputFormat::Json
+        }
+    );
+    assert_eq!(config.delays, [Duration::ZERO, Duration::ZERO]);
+}
+
+#[test]
+fn delays_resolve_per_symbol_and_reject_strangers() {
+    let config = build(cli(&[
+        "--delay",
+        "5ms",
+        "--delay",
+        "ETHUSDT=200ms",
+        "ETHUSDT",
+        "BNBUSDT",
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.delays,
+        [Duration::from_millis(200), Duration::from_millis(5)]
+    );
+    let error = build(cli(&["--delay", "XRPUSDT=1s", "ETHUSDT", "BNBUSDT"])).unwrap_err();
+    assert_eq!(
+        error.0,
+        "invalid delay for 'XRPUSDT': XRPUSDT is not one of the symbols listened to (ETHUSDT, BNBUSDT)"
+    );
+}
+
+#[test]
+fn no_symbol_is_a_usage_error() {
+    let error = build(cli(&[])).unwrap_err();
+    assert!(error.0.starts_with("no symbol given"), "{error}");
+}
+
+#[test]
+fn only_binance_hosts_are_paced_by_default() {
+    let binance = build(cli(&["ETHUSDT"])).unwrap();
+    assert_eq!(binance.connection.attempts_per_window, 300);
+    let local = build(cli(&["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"])).unwrap();
+    assert_eq!(local.connection.attempts_per_window, UNPACED_ATTEMPTS);
+    let asked = with_file(
+        &["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"],
+        "[connection]\nattempts_per_window = 10\n",
+    )
+    .unwrap();
+    assert_eq!(asked.connection.attempts_per_window, 10);
+}
+
+#[test]
+fn futures_have_no_trade_stream() {
+    let error = build(cli(&["--market", "futures", "BTCUSDT"])).unwrap_err();
+    assert_eq!(
+        error.0,
+        "stream kind 'trade' is not offered on the futures market; use aggTrade for futures trades"
+    );
+    let config = build(cli(&[
+        "--market", "futures", "--stream", "aggTrade", "BTCUSDT",
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.source,
+        Source::Exchange("wss://fstream.binance.com/market".parse().unwrap())
+    );
+}
+
+#[test]
+fn flags_win_over_the_file_and_the_file_over_defaults() {
+    let file = r#"
+symbols = ["solusdt"]
+stream = "aggTrade"
+queue = 10
+overflow = "block"
+format = "raw"
+delay = ["SOLUSDT=1s"]
+max_messages = 7
+duration = "1m"
+endpoint = "ws://127.0.0.1:9001"
+"#;
+    let from_file = with_file(&[], file).unwrap();
+    assert_eq!(from_file.symbols[0].as_str(), "SOLUSDT");
+    assert_eq!(from_file.kinds, [StreamKind::AggTrade]);
+    assert_eq!(from_file.queue_capacity, 10);
+    assert_eq!(from_file.overflow, OverflowPolicy::Block);
+    assert_eq!(from_file.format, OutputFormat::Raw);
+    assert_eq!(from_file.delays, [Duration::from_secs(1)]);
+    assert_eq!(from_file.max_messages, Some(7));
+    assert_eq!(from_file.duration, Some(Duration::from_secs(60)));
+    assert_eq!(
+        from_file.source,
+        Source::Exchange("ws://127.0.0.1:9001".parse().unwrap())
+    );
+
+    let flags = with_file(
+        &[
+            "--queue",
+            "20",
+            "--overflow",
+            "drop-newest",
+            "--format",
+            "json",
+            "--delay",
+            "SOLUSDT=2s",
+            "--endpoint",
+            "ws://127.0.0.1:9002",
+            "SOLUSDT",
+        ],
+        file,
+    )
+    .unwrap();
+    assert_eq!(flags.queue_capacity, 20);
+    assert_eq!(flags.overflow, OverflowPolicy::DropNewest);
+    assert_eq!(flags.format, OutputFormat::Json);
+    assert_eq!(flags.delays, [Duration::from_secs(2)]);
+    assert_eq!(
+        flags.source,
+        Source::Exchange("ws://127.0.0.1:9002".parse().unwrap())
+    );
+    assert_eq!(
+        flags.max_messages,
+        Some(7),
+        "unset flags keep the file's value"
+    );
+}
+
+#[test]
+fn bad_file_values_name_the_file_key_and_accepted_values() {
+    let error = with_file(&["ETHUSDT"], "overflow = \"lose\"\n").unwrap_err();
+    assert_eq!(
+        error.0,
+        "config file '/etc/listen.toml', line 1: overflow: unknown overflow policy 'lose': expected drop-oldest, drop-newest or block"
+    );
+    let error = with_file(&["ETHUSDT"], "queue = 0\n").unwrap_err();
+    assert!(
+        error.0.ends_with(
+            "queue: invalid queue capacity '0': expected a whole number from 1 to 1000000"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_toml_are_reported_on_one_line() {
+    let error = with_file(&[], "symbols = [\"ETHUSDT\"]\nqueue_size = 5\n").unwrap_err();
+    assert!(error.0.contains("line 2"), "{error}");
+    assert!(error.0.contains("queue_size"), "{error}");
+    assert!(!error.0.contains('\n'));
+    let error = with_file(&[], "symbols = [\n").unwrap_err();
+    assert!(error.0.starts_with("config file '"), "{error}");
+    assert!(!error.0.contains('\n'));
+}
+
+#[test]
+fn a_missing_or_empty_ca_file_is_a_usage_error() {
+    let error = build(cli(&["--ca-cert", "/nonexistent/ca.pem", "ETHUSDT"])).unwrap_err();
+    assert!(
+        error
+            .0
+            .starts_with("cannot read CA certificate file '/nonexistent/ca.pem'")
+    );
+    let not_pem = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let error = build(cli(&["--ca-cert", not_pem, "ETHUSDT"])).unwrap_err();
+    assert!(
+        error.0.starts_with("invalid CA certificate file"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_example_config_parses_and_matches_the_defaults() {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"));
+    let config = build(cli(&["--config", path.to_str().unwrap()])).unwrap();
+    let defaults = build(cli(&["ETHUSDT", "BNBUSDT"])).unwrap();
+    assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
+}

@@ -1,0 +1,184 @@
+//! The value types and parsers a setting shares between the command line and the config
+//! file, so both reject a bad value with the same one-line message naming it and what is
+//! accepted.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use binance_streams::Symbol;
+
+use crate::util::duration::parse_duration;
+
+/// The largest queue accepted: 1M frames is already ~40 MB of bookkeeping plus payloads.
+pub(crate) const MAX_QUEUE_CAPACITY: usize = 1_000_000;
+
+/// Parses a queue capacity: a whole number from 1 to [`MAX_QUEUE_CAPACITY`].
+///
+/// # Errors
+/// A one-line message naming the value and the accepted range.
+pub(crate) fn parse_queue_capacity(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(capacity) if (1..=MAX_QUEUE_CAPACITY).contains(&capacity) => Ok(capacity),
+        _ => Err(format!(
+            "invalid queue capacity '{text}': expected a whole number from 1 to {MAX_QUEUE_CAPACITY}"
+        )),
+    }
+}
+
+/// Parses `--max-messages`: a whole number, at least 1.
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub(crate) fn parse_max_messages(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err(format!(
+            "invalid message count '{text}': expected a whole number, at least 1"
+        )),
+    }
+}
+
+/// Parses `--duration`: a duration longer than zero.
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub(crate) fn parse_run_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "invalid run duration '{text}': expected a duration longer than zero, like 30s"
+        )),
+        duration => Ok(duration),
+    }
+}
+
+/// The shortest `--stats` interval.
+pub(crate) const MIN_STATS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Parses `--stats INTERVAL`. `--stats ETHUSDT` takes the symbol for the interval; the
+/// error says how to write it instead.
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub(crate) fn parse_stats_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(interval) if interval >= MIN_STATS_INTERVAL => Ok(interval),
+        Ok(_) => Err(format!(
+            "invalid stats interval '{text}': expected at least 100ms, like 5s"
+        )),
+        Err(error) if text.chars().all(char::is_alphanumeric) && text.parse::<f64>().is_err() => {
+            Err(format!(
+                "{error}; to use the default interval before a symbol, write --stats=5s or put --stats after the symbols"
+            ))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The shortest `--max-connection-age`: a replacement needs time to open and overlap.
+pub(crate) const MIN_CONNECTION_AGE: Duration = Duration::from_secs(1);
+
+/// Parses `--max-connection-age`: at least [`MIN_CONNECTION_AGE`].
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub(crate) fn parse_connection_age(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        age if age >= MIN_CONNECTION_AGE => Ok(age),
+        _ => Err(format!(
+            "invalid connection age '{text}': expected at least 1s, like 23h50m"
+        )),
+    }
+}
+
+/// `--delay [SYMBOL=]DURATION`: how long a symbol's processor sleeps per message, to
+/// simulate a slow handler. Without a symbol it applies to every symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DelaySpec {
+    /// The symbol it applies to; `None` = every symbol without a delay of its own.
+    pub(crate) symbol: Option<Symbol>,
+    /// The sleep per message.
+    pub(crate) delay: Duration,
+}
+
+impl FromStr for DelaySpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once('=') {
+            Some((symbol, duration)) => {
+                let symbol = symbol.parse::<Symbol>().map_err(|error| {
+                    format!("invalid delay '{text}': {error}; expected [SYMBOL=]DURATION, like ETHUSDT=200ms")
+                })?;
+                let delay = parse_duration(duration)
+                    .map_err(|error| format!("invalid delay '{text}': {error}"))?;
+                Ok(Self {
+                    symbol: Some(symbol),
+                    delay,
+                })
+            }
+            None => {
+                let delay = parse_duration(text).map_err(|error| {
+                    format!("invalid delay '{text}': {error}; expected [SYMBOL=]DURATION, like ETHUSDT=200ms")
+                })?;
+                Ok(Self {
+                    symbol: None,
+                    delay,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_range_checked() {
+        assert_eq!(parse_queue_capacity("4096"), Ok(4096));
+        assert_eq!(
+            parse_queue_capacity("0"),
+            Err("invalid queue capacity '0': expected a whole number from 1 to 1000000".to_owned())
+        );
+        assert!(parse_queue_capacity("-1").is_err());
+        assert!(parse_queue_capacity("lots").is_err());
+        assert_eq!(parse_max_messages("1"), Ok(1));
+        assert!(parse_max_messages("0").is_err());
+        assert_eq!(parse_run_duration("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_run_duration("0s").is_err());
+    }
+
+    fn symbol(text: &str) -> Symbol {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn delays_take_an_optional_symbol() {
+        assert_eq!(
+            "ethusdt=200ms".parse(),
+            Ok(DelaySpec {
+                symbol: Some(symbol("ETHUSDT")),
+                delay: Duration::from_millis(200)
+            })
+        );
+        assert_eq!(
+            "5ms".parse(),
+            Ok(DelaySpec {
+                symbol: None,
+                delay: Duration::from_millis(5)
+            })
+        );
+        assert!(
+            "ETH-USDT=1s"
+                .parse::<DelaySpec>()
+                .unwrap_err()
+                .starts_with("invalid delay 'ETH-USDT=1s': invalid symbol")
+        );
+        assert!(
+            "ETHUSDT=fast"
+                .parse::<DelaySpec>()
+                .unwrap_err()
+                .starts_with("invalid delay 'ETHUSDT=fast': invalid duration 'fast'")
+        );
+    }
+}

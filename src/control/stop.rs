@@ -1,0 +1,163 @@
+//! [`StopToken`]: one pipeline's "stop now", shared by its reader, its processor and `app`.
+//!
+//! Hot loops poll it with one relaxed load; waits (`--delay`, reconnect backoff, the
+//! processor's idle `recv`) select on its channel, which disconnects when the token is
+//! triggered, so a sleeping thread wakes at once instead of finishing a 200 ms nap.
+//!
+//! A reader blocked in a socket read is woken by shutting the socket's read side down
+//! ([`StopToken::watch`]): its read returns at once, and it can still send its close
+//! frame. So readers need no short read timeout to notice a stop, and a thousand idle
+//! symbols do not wake up four thousand times a second to check a flag.
+
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+
+/// A cloneable stop flag with an interruptible sleep.
+#[derive(Clone, Debug)]
+pub(crate) struct StopToken {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    triggered: AtomicBool,
+    /// Dropped on trigger: every `wake` receiver then sees "disconnected" at once.
+    wake_sender: Mutex<Option<Sender<()>>>,
+    wake: Receiver<()>,
+    /// Sockets whose read side is shut down on trigger, by watch id.
+    sockets: Mutex<Vec<(u64, TcpStream)>>,
+}
+
+/// Keeps a socket watched by a [`StopToken`]; dropping it stops the watch.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    token: StopToken,
+    id: u64,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        lock(&self.token.inner.sockets).retain(|(id, _)| *id != self.id);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked holding it; the data is intact.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl StopToken {
+    /// A token that has not been triggered.
+    pub(crate) fn new() -> Self {
+        let (sender, wake) = bounded(0);
+        Self {
+            inner: Arc::new(Inner {
+                triggered: AtomicBool::new(false),
+                wake_sender: Mutex::new(Some(sender)),
+                wake,
+                sockets: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Asks every holder to stop. Idempotent.
+    pub(crate) fn trigger(&self) {
+        self.inner.triggered.store(true, Ordering::Relaxed);
+        lock(&self.inner.wake_sender).take();
+        for (_, socket) in lock(&self.inner.sockets).iter() {
+            // Wakes a read blocked on it; writing (the close frame) still works.
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+
+    /// Shuts `socket`'s read side down when the token is triggered (at once if it already
+    /// was), until the returned [`Watch`] is dropped. `None` if the socket cannot be shared.
+    pub(crate) fn watch(&self, socket: &TcpStream) -> Option<Watch> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let clone = socket.try_clone().ok()?;
+        lock(&self.inner.sockets).push((id, clone));
+        if self.is_triggered() {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+        Some(Watch {
+            token: self.clone(),
+            id,
+        })
+    }
+
+    /// Whether [`trigger`](Self::trigger) was called. One relaxed load: cheap enough per message.
+    pub(crate) fn is_triggered(&self) -> bool {
+        self.inner.triggered.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps for `duration` unless triggered first; returns `false` when triggered.
+    pub(crate) fn sleep(&self, duration: Duration) -> bool {
+        if self.is_triggered() {
+            return false;
+        }
+        match self.inner.wake.recv_timeout(duration) {
+            Err(RecvTimeoutError::Timeout) => !self.is_triggered(),
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => false,
+        }
+    }
+
+    /// A receiver that becomes ready (disconnected) when the token is triggered, for `select!`.
+    pub(crate) fn wake_channel(&self) -> &Receiver<()> {
+        &self.inner.wake
+    }
+}
+
+impl Default for StopToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn trigger_wakes_a_long_sleep_at_once() {
+        let token = StopToken::new();
+        let sleeper = token.clone();
+        let started = Instant::now();
+        let thread = std::thread::spawn(move || sleeper.sleep(Duration::from_secs(30)));
+        token.trigger();
+        assert!(!thread.join().unwrap());
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(token.is_triggered());
+    }
+
+    #[test]
+    fn trigger_wakes_a_blocked_socket_read() {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _server = listener.accept().unwrap();
+        let token = StopToken::new();
+        let watch = token.watch(&client);
+        let reader = std::thread::spawn(move || {
+            let mut client = client;
+            let mut byte = [0u8; 1];
+            client.read(&mut byte).unwrap()
+        });
+        token.trigger();
+        assert_eq!(reader.join().unwrap(), 0, "the read sees end of input");
+        drop(watch);
+        assert!(lock(&token.inner.sockets).is_empty());
+    }
+
+    #[test]
+    fn an_untriggered_sleep_runs_its_course() {
+        let token = StopToken::new();
+        assert!(token.sleep(Duration::from_millis(1)));
+        assert!(!token.is_triggered());
+    }
+}

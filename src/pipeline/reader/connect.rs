@@ -1,0 +1,421 @@
+//! Opening one stream's WebSocket: TCP (with a timeout, no Nagle), TLS through native-tls
+//! (system roots plus `--ca-cert`), then the WebSocket upgrade. The socket is watched by the
+//! pipeline's stop token from the moment TCP connects ([`WatchedTcp`]), and every handshake
+//! step is resumed until done, so a stop interrupts it at once and the handshake deadline is
+//! checked every [`READ_TICK`]. Failures are classified by what the reader should do next
+//! ([`ConnectError::is_fatal`], [`ConnectError::retry_after`]).
+
+use std::fmt;
+use std::io;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use native_tls::{Certificate, TlsConnector};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::HandshakeError;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Error as WsError, WebSocket};
+
+use crate::control::stop::{StopToken, Watch};
+use binance_streams::Endpoint;
+
+/// An open market-data WebSocket.
+pub(crate) type Socket = WebSocket<MaybeTlsStream<WatchedTcp>>;
+
+/// The TCP socket under TLS and WebSocket, watched by the pipeline's stop token: a stop
+/// shuts its read side down, which wakes a blocked read with end-of-file. That end-of-file
+/// is reported upwards as "nothing to read yet", so neither TLS nor tungstenite takes the
+/// connection for lost: the reader sees its stop token and can still send a clean close.
+///
+/// It also notes when bytes last arrived ([`ReceiveClock`]): every frame decoded from one
+/// read arrived at the same moment, so the reader stamps frames with that instead of
+/// reading the clock per frame.
+pub(crate) struct WatchedTcp {
+    tcp: TcpStream,
+    stop: StopToken,
+    clock: ReceiveClock,
+}
+
+impl Read for WatchedTcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.tcp.read(buf) {
+            Ok(0) if !buf.is_empty() && self.stop.is_triggered() => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Ok(read) => {
+                self.clock.tick();
+                Ok(read)
+            }
+            other => other,
+        }
+    }
+}
+
+/// When the socket last delivered bytes, in microseconds since the Unix epoch. Written by
+/// the connection's socket reads, read by its reader: one thread, relaxed atomics.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReceiveClock(Arc<AtomicU64>);
+
+impl ReceiveClock {
+    fn tick(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_micros() as u64);
+        self.0.store(now, Ordering::Relaxed);
+    }
+
+    /// The time the last bytes arrived.
+    pub(crate) fn last_read_us(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Write for WatchedTcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// A connection just opened: the WebSocket and a handle on its TCP socket (for timeouts).
+pub(crate) struct Opened {
+    /// The WebSocket.
+    pub socket: Socket,
+    /// Keeps the socket watched by the stop token while the connection lives.
+    pub watch: Option<Watch>,
+    /// When the socket last delivered bytes.
+    pub clock: ReceiveClock,
+    /// The same TCP socket, cloned before TLS wrapped it.
+    pub tcp: TcpStream,
+}
+
+/// The longest a read blocks before the reader checks its timers (stall detection, drop
+/// reports). A stop does not wait for it: it wakes the read at once (see [`WatchedTcp`]).
+/// Each tick is a wakeup per idle symbol; a second keeps 1,000 idle symbols under 1 % CPU.
+pub(crate) const READ_TICK: Duration = Duration::from_secs(1);
+
+/// Time allowed for the TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time allowed for the TLS and WebSocket handshakes together.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Writes are rare (pongs, close frames); one that cannot finish in this time means a dead link.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default largest frame or message accepted. Binance's biggest payloads (depth20,
+/// all-market arrays) are tens of KiB; tungstenite's 64 MiB default would let one bad frame
+/// eat memory.
+pub(crate) const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Bytes read from the socket at a time. Market-data frames are small; tungstenite's 128 KiB
+/// default costs 128 KiB per symbol for nothing.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Opens connections; one per process, shared by every reader.
+pub(crate) struct Connector {
+    tls: TlsConnector,
+    websocket: WebSocketConfig,
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The stop token fired during the attempt.
+    Stopped,
+    /// The host name did not resolve.
+    Resolve {
+        /// `host:port` tried.
+        host_port: String,
+        /// The resolver's error.
+        error: io::Error,
+    },
+    /// No TCP connection (refused, unreachable, timed out).
+    Tcp {
+        /// `host:port` tried.
+        host_port: String,
+        /// The last address's error.
+        error: io::Error,
+    },
+    /// The TLS handshake failed.
+    Tls {
+        /// `host:port` tried.
+        host_port: String,
+        /// The TLS library's reason.
+        detail: String,
+        /// Whether the server's certificate was not trusted: retrying cannot help.
+        certificate: bool,
+    },
+    /// The server answered the upgrade with an HTTP error status.
+    Rejected {
+        /// `host:port` tried.
+        host_port: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The `Retry-After` header, if any.
+        retry_after: Option<Duration>,
+    },
+    /// Any other handshake failure (timeout, protocol error, connection reset).
+    Handshake {
+        /// `host:port` tried.
+        host_port: String,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl ConnectError {
+    /// Whether retrying is pointless: an untrusted certificate will not become trusted.
+    pub(crate) fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Tls {
+                certificate: true,
+                ..
+            }
+        )
+    }
+
+    /// The earliest the server allows another attempt (`Retry-After`).
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Rejected { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a rejected upgrade.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            Self::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Stopped => f.write_str("stopped while connecting"),
+            Self::Resolve { host_port, error } => write!(f, "cannot resolve {host_port}: {error}"),
+            Self::Tcp { host_port, error } => write!(f, "cannot connect to {host_port}: {error}"),
+            Self::Tls {
+                host_port,
+                detail,
+                certificate: true,
+            } => write!(
+                f,
+                "TLS certificate of {host_port} is not trusted: {detail}; if the server uses a private CA, pass it with --ca-cert FILE"
+            ),
+            Self::Tls {
+                host_port, detail, ..
+            } => write!(f, "TLS handshake with {host_port} failed: {detail}"),
+            Self::Rejected {
+                host_port,
+                status,
+                retry_after,
+            } => {
+                write!(
+                    f,
+                    "{host_port} refused the WebSocket upgrade with HTTP {status}"
+                )?;
+                if let Some(wait) = retry_after {
+                    write!(f, " (Retry-After: {}s)", wait.as_secs())?;
+                }
+                Ok(())
+            }
+            Self::Handshake { host_port, detail } => {
+                write!(f, "WebSocket handshake with {host_port} failed: {detail}")
+            }
+        }
+    }
+}
+
+impl Connector {
+    /// A connector trusting the system's roots plus `extra_roots` (`--ca-cert`), accepting
+    /// frames of up to `max_frame_bytes`.
+    ///
+    /// # Errors
+    /// The TLS library could not be initialised.
+    pub(crate) fn new(
+        extra_roots: &[Certificate],
+        max_frame_bytes: usize,
+    ) -> Result<Self, native_tls::Error> {
+        let mut tls = TlsConnector::builder();
+        for root in extra_roots {
+            tls.add_root_certificate(root.clone());
+        }
+        let websocket = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(0)
+            .max_write_buffer_size(1 << 20)
+            .max_message_size(Some(max_frame_bytes))
+            .max_frame_size(Some(max_frame_bytes));
+        Ok(Self {
+            tls: tls.build()?,
+            websocket,
+        })
+    }
+
+    /// Opens `url` (a stream URL of `endpoint`). The socket returned reads with a
+    /// [`READ_TICK`] timeout.
+    ///
+    /// # Errors
+    /// Why no connection was made; see [`ConnectError`].
+    pub(crate) fn connect(
+        &self,
+        url: &str,
+        endpoint: &Endpoint,
+        stop: &StopToken,
+    ) -> Result<Opened, ConnectError> {
+        let host_port = endpoint.host_port();
+        let tcp = connect_tcp(endpoint, &host_port)?;
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let handshake_failed = |detail: String| ConnectError::Handshake {
+            host_port: host_port.clone(),
+            detail,
+        };
+        tcp.set_read_timeout(Some(READ_TICK))
+            .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)))
+            .and_then(|()| tcp.set_nodelay(true))
+            .map_err(|error| handshake_failed(error.to_string()))?;
+        let control = tcp
+            .try_clone()
+            .map_err(|error| handshake_failed(error.to_string()))?;
+        let watch = stop.watch(&tcp);
+        let clock = ReceiveClock::default();
+        let tcp = WatchedTcp {
+            tcp,
+            stop: stop.clone(),
+            clock: clock.clone(),
+        };
+        let stream = if endpoint.is_tls() {
+            MaybeTlsStream::NativeTls(
+                self.tls_handshake(tcp, endpoint, &host_port, stop, deadline)?,
+            )
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        let request = url
+            .into_client_request()
+            .map_err(|error| handshake_failed(error.to_string()))?;
+        let mut attempt =
+            tungstenite::client::client_with_config(request, stream, Some(self.websocket));
+        loop {
+            match attempt {
+                Ok((socket, _response)) => {
+                    return Ok(Opened {
+                        socket,
+                        watch,
+                        clock,
+                        tcp: control,
+                    });
+                }
+                Err(HandshakeError::Interrupted(partial)) => {
+                    check_progress(stop, deadline, &host_port)?;
+                    attempt = partial.handshake();
+                }
+                Err(HandshakeError::Failure(error)) => {
+                    return Err(upgrade_error(error, host_port));
+                }
+            }
+        }
+    }
+
+    fn tls_handshake(
+        &self,
+        tcp: WatchedTcp,
+        endpoint: &Endpoint,
+        host_port: &str,
+        stop: &StopToken,
+        deadline: Instant,
+    ) -> Result<native_tls::TlsStream<WatchedTcp>, ConnectError> {
+        let mut attempt = self.tls.connect(endpoint.host(), tcp);
+        loop {
+            match attempt {
+                Ok(stream) => return Ok(stream),
+                Err(native_tls::HandshakeError::WouldBlock(partial)) => {
+                    check_progress(stop, deadline, host_port)?;
+                    attempt = partial.handshake();
+                }
+                Err(native_tls::HandshakeError::Failure(error)) => {
+                    let detail = error.to_string();
+                    return Err(ConnectError::Tls {
+                        host_port: host_port.to_owned(),
+                        certificate: detail.contains("certificate"),
+                        detail,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Resolves `endpoint` and connects to the first address that answers.
+fn connect_tcp(endpoint: &Endpoint, host_port: &str) -> Result<TcpStream, ConnectError> {
+    let addresses: Vec<SocketAddr> = (endpoint.host(), endpoint.port())
+        .to_socket_addrs()
+        .map_err(|error| ConnectError::Resolve {
+            host_port: host_port.to_owned(),
+            error,
+        })?
+        .collect();
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address found");
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+            Ok(tcp) => return Ok(tcp),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(ConnectError::Tcp {
+        host_port: host_port.to_owned(),
+        error: last_error,
+    })
+}
+
+/// Between two resumptions of a handshake: give up if stopped or out of time.
+fn check_progress(
+    stop: &StopToken,
+    deadline: Instant,
+    host_port: &str,
+) -> Result<(), ConnectError> {
+    if stop.is_triggered() {
+        return Err(ConnectError::Stopped);
+    }
+    if Instant::now() >= deadline {
+        return Err(ConnectError::Handshake {
+            host_port: host_port.to_owned(),
+            detail: format!("no answer within {}s", HANDSHAKE_TIMEOUT.as_secs()),
+        });
+    }
+    Ok(())
+}
+
+fn upgrade_error(error: WsError, host_port: String) -> ConnectError {
+    match error {
+        WsError::Http(response) => {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            ConnectError::Rejected {
+                host_port,
+                status: response.status().as_u16(),
+                retry_after,
+            }
+        }
+        other => ConnectError::Handshake {
+            host_port,
+            detail: other.to_string(),
+        },
+    }
+}

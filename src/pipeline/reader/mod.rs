@@ -1,0 +1,652 @@
+//! The reader thread (`ws-<SYMBOL>`): owns the symbol's blocking WebSocket. It reads frames,
+//! stamps their receive time and hands them to the symbol's queue, doing as little as
+//! possible so it always keeps up with the socket and keeps answering pings (tungstenite
+//! queues the pong inside `read` and sends it on the next one, at once).
+//!
+//! It also keeps the stream alive:
+//! - **reconnects** after any loss with jittered exponential backoff (at once after a clean
+//!   close of a connection that delivered data: Binance's daily cut), every attempt paced by
+//!   the shared [`ConnectLimiter`] and held back by an exchange's `Retry-After`;
+//! - **detects stalls**: after [`Liveness::ping_after`] of silence it pings, and a ping left
+//!   unanswered for [`Liveness::pong_timeout`] means the link is dead;
+//! - **rolls over make-before-break**: before a connection reaches its maximum age (or when
+//!   the server announces `serverShutdown`) it opens the replacement, reads both, holds the
+//!   new one's frames until the old one has caught up with them, then closes the old one.
+//!   The processor drops the overlap's duplicates, so no id is lost or written twice.
+
+pub(crate) mod backoff;
+pub(crate) mod connect;
+pub(crate) mod limiter;
+pub(crate) mod link;
+
+use std::io;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::Sender;
+use tracing::{error, info, warn};
+use tungstenite::Utf8Bytes;
+
+use crate::control::events::{AppEvent, ExitGuard};
+use crate::control::stop::StopToken;
+use crate::control::supervise::{Supervision, supervise};
+use crate::pipeline::queue::{Frame, FrameSender, Pushed};
+use crate::stats::SymbolStats;
+use crate::util::duration::format_duration;
+use crate::util::throttle::Throttle;
+use backoff::Backoff;
+use binance_streams::time::utc_datetime;
+use binance_streams::{Decoder, Payload};
+use binance_streams::{Endpoint, Symbol};
+use connect::{ConnectError, Connector, READ_TICK};
+use limiter::ConnectLimiter;
+use link::{Link, Liveness, Received};
+
+/// Stack for a reader thread. TLS handshakes are the deepest thing it does.
+const READER_STACK_BYTES: usize = 256 * 1024;
+
+/// How often queue-overflow drops and bad frames are reported, after the first report.
+const REPORT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Read timeout on each of two overlapping connections: short, so neither waits on the other.
+const OVERLAP_TICK: Duration = Duration::from_millis(2);
+
+/// Once the replacement delivers, the old connection has this long to catch up with it.
+const MAX_CATCH_UP: Duration = Duration::from_secs(5);
+
+/// A replacement that delivers nothing for this long (a quiet symbol) takes over anyway.
+const QUIET_OVERLAP: Duration = Duration::from_secs(30);
+
+/// Frames of the replacement held back during an overlap, at most.
+const MAX_HELD_FRAMES: usize = 65_536;
+
+/// The queue depth (for its high-water mark) is read every this many frames.
+const QUEUE_DEPTH_SAMPLE_EVERY: u64 = 32;
+
+/// A 429 without `Retry-After` still waits at least this long.
+const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+
+/// How each symbol's connections are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnectionSettings {
+    /// Open a replacement when a connection gets this old (`--max-connection-age`).
+    pub max_age: Duration,
+    /// Stall detection.
+    pub liveness: Liveness,
+    /// Largest frame accepted.
+    pub max_frame_bytes: usize,
+    /// Connection attempts allowed per window, across all symbols.
+    pub attempts_per_window: u32,
+    /// The window those attempts are counted in.
+    pub attempt_window: Duration,
+}
+
+/// Everything one reader needs; built by `app`, moved into the thread.
+pub(crate) struct Reader {
+    /// The symbol served.
+    pub symbol: Symbol,
+    /// Decodes frames (for ids while two connections overlap).
+    pub decoder: Decoder,
+    /// The stream URL to open.
+    pub url: String,
+    /// The endpoint the URL belongs to (host, port, TLS).
+    pub endpoint: Endpoint,
+    /// Opens connections.
+    pub connector: Arc<Connector>,
+    /// Paces connection attempts across all readers.
+    pub limiter: Arc<ConnectLimiter>,
+    /// Ages, timeouts and limits.
+    pub settings: ConnectionSettings,
+    /// The symbol's queue.
+    pub frames: FrameSender,
+    /// The pipeline's stop token.
+    pub stop: StopToken,
+    /// The symbol's counters.
+    pub stats: Arc<SymbolStats>,
+    /// Tells `app` when the symbol cannot be served.
+    pub events: Sender<AppEvent>,
+}
+
+/// Starts the reader thread.
+///
+/// # Errors
+/// The OS refused to create the thread.
+pub(crate) fn spawn_reader(reader: Reader) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(reader.symbol.thread_name("ws-"))
+        .stack_size(READER_STACK_BYTES)
+        .spawn(move || reader.run())
+}
+
+/// What happens after a connection's reading loop.
+enum Next {
+    /// The pipeline stops; every socket is closed.
+    Stopped,
+    /// Carry on with this connection (the replacement after a rollover, or the old one
+    /// when its replacement failed).
+    Continue(Box<Link>),
+    /// The connection was lost; reconnect.
+    Lost {
+        /// What happened, for the log line.
+        reason: String,
+        /// The server closed it cleanly.
+        clean: bool,
+        /// The lost connection's number and age.
+        number: u64,
+        age: Duration,
+        /// Whether it had delivered data (a working connection, not a refused one).
+        delivered: bool,
+    },
+}
+
+/// Why no connection could be opened.
+enum NotOpened {
+    Stopped,
+    Fatal(String),
+}
+
+/// State that survives reconnects (and restarts after an internal error).
+struct Session {
+    /// Frames pushed, for sampling the queue depth.
+    pushes: u64,
+    backoff: Backoff,
+    connections: u64,
+    drops: Throttle,
+    /// Binary frames, control-frame floods, oversized frames.
+    bad_frames: [Throttle; 3],
+}
+
+impl Reader {
+    fn run(self) {
+        let _guard = ExitGuard {
+            symbol: self.symbol.clone(),
+            role: "reader",
+            stop: self.stop.clone(),
+            events: self.events.clone(),
+        };
+        let mut session = Session {
+            pushes: 0,
+            backoff: Backoff::new(),
+            connections: 0,
+            drops: Throttle::new(REPORT_INTERVAL),
+            bad_frames: std::array::from_fn(|_| Throttle::new(REPORT_INTERVAL)),
+        };
+        let outcome = supervise(&self.symbol, "reader", &self.stop, || {
+            self.serve(&mut session);
+        });
+        if outcome == Err(Supervision::GaveUp) {
+            let _ = self.events.send(AppEvent::PipelineFailed(
+                self.symbol.clone(),
+                "its reader kept failing on internal errors".to_owned(),
+            ));
+        }
+    }
+
+    /// Connects, reads, reconnects, until the pipeline stops or the symbol cannot be served.
+    fn serve(&self, session: &mut Session) {
+        let mut carried: Option<Link> = None;
+        loop {
+            let link = match carried.take() {
+                Some(link) => link,
+                None => match self.open(session) {
+                    Ok(link) => link,
+                    Err(NotOpened::Stopped) => return,
+                    Err(NotOpened::Fatal(reason)) => {
+                        let _ = self
+                            .events
+                            .send(AppEvent::PipelineFailed(self.symbol.clone(), reason));
+                        return;
+                    }
+                },
+            };
+            match self.read_link(link, session) {
+                Next::Stopped => return,
+                Next::Continue(link) => carried = Some(*link),
+                Next::Lost {
+                    reason,
+                    clean,
+                    number,
+                    age,
+                    delivered,
+                } => {
+                    // A connection that delivered data was healthy: start backoff over.
+                    // Its clean close is routine (the 24 h cut): come straight back.
+                    if delivered {
+                        session.backoff.reset();
+                    }
+                    let wait = if clean && delivered {
+                        Duration::ZERO
+                    } else {
+                        session.backoff.next_delay()
+                    };
+                    warn!(
+                        "{}: connection #{number} lost after {} ({reason}); reconnecting in {}",
+                        self.symbol,
+                        format_duration(age),
+                        format_duration(wait)
+                    );
+                    if !self.stop.sleep(wait) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens a connection, retrying with backoff until one works.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    fn open(&self, session: &mut Session) -> Result<Link, NotOpened> {
+        loop {
+            match self.open_once(session) {
+                Ok(link) => return Ok(link),
+                Err(ConnectError::Stopped) => return Err(NotOpened::Stopped),
+                Err(failure) if failure.is_fatal() => {
+                    error!("{}: {failure}", self.symbol);
+                    return Err(NotOpened::Fatal(failure.to_string()));
+                }
+                Err(failure) => {
+                    let wait = self.retry_wait(&failure, session);
+                    if !self.stop.sleep(wait) {
+                        return Err(NotOpened::Stopped);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt, when the shared limiter allows it.
+    fn open_once(&self, session: &mut Session) -> Result<Link, ConnectError> {
+        let now = Instant::now();
+        let slot = self.limiter.reserve(now);
+        if slot > now && !self.stop.sleep(slot - now) {
+            return Err(ConnectError::Stopped);
+        }
+        let opened = self
+            .connector
+            .connect(&self.url, &self.endpoint, &self.stop)?;
+        session.connections += 1;
+        self.stats.reader.connects.add(1);
+        if session.connections == 1 {
+            info!("{}: connected to {}", self.symbol, self.url);
+        } else {
+            info!(
+                "{}: connection #{} open to {}",
+                self.symbol, session.connections, self.url
+            );
+        }
+        Ok(Link::new(
+            opened,
+            session.connections,
+            self.settings.max_age,
+        ))
+    }
+
+    /// How long to wait after a failed attempt, logging why. Honours `Retry-After` for
+    /// everyone: a 429 or 418 is about this IP, not this symbol.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    fn retry_wait(&self, failure: &ConnectError, session: &mut Session) -> Duration {
+        let mut wait = session.backoff.next_delay();
+        if let Some(status @ (418 | 429)) = failure.status() {
+            let hold = failure.retry_after().unwrap_or(MIN_RATE_LIMIT_WAIT);
+            self.limiter.pause_until(Instant::now() + hold);
+            wait = wait.max(hold);
+            if status == 418 {
+                error!(
+                    "{}: {failure}: this IP is banned by the exchange until {} (UTC); every symbol waits",
+                    self.symbol,
+                    utc_after(hold)
+                );
+                return wait;
+            }
+        }
+        warn!(
+            "{}: {failure}; retrying in {}",
+            self.symbol,
+            format_duration(wait)
+        );
+        wait
+    }
+
+    /// Reads `link` until it is lost, replaced or the pipeline stops.
+    fn read_link(&self, mut link: Link, session: &mut Session) -> Next {
+        let mut shutdown_announced = false;
+        loop {
+            if self.stop.is_triggered() {
+                link.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+            if shutdown_announced || Instant::now() >= link.replace_at {
+                let why = if shutdown_announced {
+                    "the server announced a shutdown"
+                } else {
+                    "reached its maximum age"
+                };
+                return self.replace(link, why, session);
+            }
+            match link.read() {
+                Received::Data(payload) => {
+                    if is_server_shutdown(&payload) {
+                        info!(
+                            "{}: the server announced a shutdown of connection #{}",
+                            self.symbol, link.number
+                        );
+                        shutdown_announced = true;
+                        continue;
+                    }
+                    let frame = self.stamp(payload, link.received_at());
+                    if !self.enqueue(frame, session) {
+                        link.close(self.stop.is_triggered());
+                        return Next::Stopped;
+                    }
+                }
+                Received::Idle => {
+                    if let Err(reason) = link.keep_alive(Instant::now(), self.settings.liveness) {
+                        return lost(&link, reason, false);
+                    }
+                    if let Some(count) = session.drops.due(Instant::now()) {
+                        self.report_drops(count);
+                    }
+                }
+                Received::Closed(reason) => return lost(&link, reason, true),
+                Received::Failed(reason) => {
+                    if self.stop.is_triggered() {
+                        return Next::Stopped;
+                    }
+                    return lost(&link, reason, false);
+                }
+                other => {
+                    if let Some(reason) = self.note_bad_frame(&other, session) {
+                        return lost(&link, reason, false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Make-before-break: opens `old`'s replacement, reads both, and switches once the old
+    /// connection has delivered everything up to where the new one starts.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    fn replace(&self, mut old: Link, why: &str, session: &mut Session) -> Next {
+        info!(
+            "{}: connection #{} {why} after {}; opening its replacement first",
+            self.symbol,
+            old.number,
+            format_duration(old.age())
+        );
+        let mut new = match self.open_once(session) {
+            Ok(new) => new,
+            Err(ConnectError::Stopped) => {
+                old.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+            Err(failure) => {
+                let wait = self.retry_wait(&failure, session);
+                old.replace_at = Instant::now() + wait;
+                return Next::Continue(Box::new(old));
+            }
+        };
+        if old.set_read_timeout(OVERLAP_TICK).is_err()
+            || new.set_read_timeout(OVERLAP_TICK).is_err()
+        {
+            old.close(self.stop.is_triggered());
+            let _ = new.set_read_timeout(READ_TICK);
+            return Next::Continue(Box::new(new));
+        }
+        let started = Instant::now();
+        let mut held: Vec<Frame> = Vec::new();
+        let mut old_open = true;
+        let mut old_last_id: Option<u64> = None;
+        let mut new_first: Option<(Option<u64>, Instant)> = None;
+        loop {
+            if self.stop.is_triggered() {
+                old.close(self.stop.is_triggered());
+                new.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+            if old_open {
+                match old.read() {
+                    Received::Data(payload) if !is_server_shutdown(&payload) => {
+                        if let Some((id, _)) = self.overlap_position(&payload) {
+                            old_last_id = Some(id);
+                        }
+                        let frame = self.stamp(payload, old.received_at());
+                        if !self.enqueue(frame, session) {
+                            old.close(self.stop.is_triggered());
+                            new.close(self.stop.is_triggered());
+                            return Next::Stopped;
+                        }
+                    }
+                    Received::Closed(_) | Received::Failed(_) | Received::Unreadable(_) => {
+                        old_open = false;
+                    }
+                    _ => {}
+                }
+            }
+            match new.read() {
+                Received::Data(payload) if !is_server_shutdown(&payload) => {
+                    if new_first.is_none() {
+                        let first = self.overlap_position(&payload).map(|(_, first)| first);
+                        new_first = Some((first, Instant::now()));
+                    }
+                    let frame = self.stamp(payload, new.received_at());
+                    held.push(frame);
+                }
+                Received::Closed(reason)
+                | Received::Failed(reason)
+                | Received::Unreadable(reason) => {
+                    warn!(
+                        "{}: replacement connection #{} failed ({reason}); keeping #{}",
+                        self.symbol, new.number, old.number
+                    );
+                    return self.keep_old(old, old_open, held, session);
+                }
+                _ => {}
+            }
+            let caught_up = match (old_last_id, new_first) {
+                (Some(old_last), Some((Some(new_first_id), _))) => old_last + 1 >= new_first_id,
+                _ => false,
+            };
+            let waited_too_long = match new_first {
+                Some((_, at)) => at.elapsed() >= MAX_CATCH_UP,
+                None => started.elapsed() >= QUIET_OVERLAP,
+            };
+            if caught_up || !old_open || waited_too_long || held.len() >= MAX_HELD_FRAMES {
+                if old_open {
+                    old.close(self.stop.is_triggered());
+                }
+                for frame in held {
+                    if !self.enqueue(frame, session) {
+                        new.close(self.stop.is_triggered());
+                        return Next::Stopped;
+                    }
+                }
+                info!(
+                    "{}: switched to connection #{} after {} of overlap",
+                    self.symbol,
+                    new.number,
+                    format_duration(started.elapsed())
+                );
+                if new.set_read_timeout(READ_TICK).is_err() {
+                    return lost(&new, "cannot set the read timeout".to_owned(), false);
+                }
+                return Next::Continue(Box::new(new));
+            }
+        }
+    }
+
+    /// The replacement failed during the overlap: pass on what it delivered (the processor
+    /// drops what the old one also delivers) and carry on with the old connection.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    fn keep_old(
+        &self,
+        mut old: Link,
+        old_open: bool,
+        held: Vec<Frame>,
+        session: &mut Session,
+    ) -> Next {
+        for frame in held {
+            if !self.enqueue(frame, session) {
+                old.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+        }
+        if !old_open {
+            return lost(&old, "closed during a rollover".to_owned(), false);
+        }
+        let wait = session.backoff.next_delay();
+        old.replace_at = Instant::now() + wait;
+        if old.set_read_timeout(READ_TICK).is_err() {
+            return lost(&old, "cannot set the read timeout".to_owned(), false);
+        }
+        Next::Continue(Box::new(old))
+    }
+
+    /// Where a frame of the first stream kind sits, for judging an overlap: its id and where
+    /// it starts (`U` of a spot depth range; the id itself otherwise). Parses the frame,
+    /// which only happens while two connections overlap.
+    fn overlap_position(&self, payload: &str) -> Option<(u64, u64)> {
+        match self.decoder.decode(payload) {
+            Ok((0, event)) => event
+                .sequence()
+                .map(|point| (point.id, point.first.unwrap_or(point.id))),
+            _ => None,
+        }
+    }
+
+    /// Counts and reports a frame that is not data; returns a reason when the connection
+    /// cannot continue.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    fn note_bad_frame(&self, received: &Received, session: &mut Session) -> Option<String> {
+        let (index, what, fatal) = match received {
+            Received::Binary(bytes) => {
+                (0, format!("skipped a binary frame of {bytes} bytes"), false)
+            }
+            Received::Control { flood: true } => (
+                1,
+                format!(
+                    "skipped a control-frame flood (over {} pings/pongs a second)",
+                    link::CONTROL_FLOOD_PER_SECOND
+                ),
+                false,
+            ),
+            Received::Unreadable(detail) => (2, detail.clone(), true),
+            _ => return None,
+        };
+        self.stats.reader.bad_frames.add(1);
+        if let Some(count) = session.bad_frames[index].record(1, Instant::now()) {
+            if count == 1 {
+                warn!("{}: bad frame: {what}", self.symbol);
+            } else {
+                warn!(
+                    "{}: skipped {count} bad frames in the last {}s; latest: {what}",
+                    self.symbol,
+                    REPORT_INTERVAL.as_secs()
+                );
+            }
+        }
+        fatal.then_some(what)
+    }
+
+    /// Wraps a payload with its receive time (when its bytes were read) and counts it.
+    fn stamp(&self, payload: Utf8Bytes, recv_time_us: u64) -> Frame {
+        let counters = &self.stats.reader;
+        counters.received.add(1);
+        counters.received_bytes.add(payload.len() as u64);
+        Frame {
+            payload,
+            recv_time_us,
+        }
+    }
+
+    /// Queues a frame under the overflow policy; `false` when the pipeline is stopping.
+    fn enqueue(&self, frame: Frame, session: &mut Session) -> bool {
+        session.pushes = session.pushes.wrapping_add(1);
+        if session.pushes % QUEUE_DEPTH_SAMPLE_EVERY == 0 {
+            // Reading the depth touches the processor's side of the queue: sample it.
+            let depth = self.frames.len() as u64;
+            self.stats.reader.queue_high_water.raise_to(depth);
+        }
+        match self.frames.push(frame, &self.stop) {
+            Pushed::Queued { dropped: 0 } => {}
+            Pushed::Queued { dropped } => {
+                self.stats
+                    .reader
+                    .queue_high_water
+                    .raise_to(self.frames.capacity() as u64);
+                self.stats.reader.dropped.add(dropped);
+                if let Some(count) = session.drops.record(dropped, Instant::now()) {
+                    self.report_drops(count);
+                }
+            }
+            Pushed::Stopped | Pushed::Closed => return false,
+        }
+        !self.stop.is_triggered()
+    }
+
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    fn report_drops(&self, count: u64) {
+        warn!(
+            "{}: queue full ({} frames), dropped {count} frame(s) ({})",
+            self.symbol,
+            self.frames.capacity(),
+            self.frames.policy()
+        );
+    }
+}
+
+fn lost(link: &Link, reason: String, clean: bool) -> Next {
+    Next::Lost {
+        reason,
+        clean,
+        number: link.number,
+        age: link.age(),
+        delivered: link.delivered > 0,
+    }
+}
+
+/// Binance's planned-shutdown notice: `{"e":"serverShutdown",...}` on a raw connection,
+/// `{"stream":"!serverShutdown",...}` on a combined one. A prefix test: a market-data frame
+/// fails it within its first bytes, so it costs nothing per message.
+fn is_server_shutdown(payload: &str) -> bool {
+    payload.starts_with(r#"{"e":"serverShutdown""#)
+        || payload.starts_with(r#"{"stream":"!serverShutdown""#)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of now plus `after`, in UTC, for "banned until" messages.
+fn utc_after(after: Duration) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    utc_datetime(now + after.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_shutdown_notices_are_recognised_by_prefix() {
+        assert!(is_server_shutdown(
+            r#"{"e":"serverShutdown","E":1770123456789}"#
+        ));
+        assert!(!is_server_shutdown(r#"{"e":"trade","E":1}"#));
+    }
+
+    #[test]
+    fn utc_times_are_civil_dates() {
+        assert!(utc_after(Duration::ZERO).starts_with("20"));
+    }
+}

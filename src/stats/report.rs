@@ -1,0 +1,297 @@
+//! `--stats [INTERVAL]`: a thread (`stats`) that prints, every interval, one row per symbol
+//! on stderr: rates, totals, queue depth and high-water mark, drops, duplicates, gaps,
+//! reconnects and latency percentiles, as an aligned table for people or JSON lines for
+//! machines (`--stats-format json`). It keeps the run's latency totals for the exit summary.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::control::stop::StopToken;
+use crate::stats::latency::{Latencies, Percentiles};
+use crate::stats::{LatencySummary, Snapshot, SymbolStats};
+use crate::util::duration::format_duration;
+use binance_streams::Symbol;
+
+/// How stats rows are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum StatsFormat {
+    /// An aligned table, for people.
+    #[default]
+    Table,
+    /// One JSON object per symbol per interval, for machines.
+    Json,
+}
+
+impl FromStr for StatsFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "table" => Ok(Self::Table),
+            "json" => Ok(Self::Json),
+            _ => Err(format!(
+                "unknown stats format '{text}': expected table or json"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for StatsFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Table => "table",
+            Self::Json => "json",
+        })
+    }
+}
+
+/// What the reporter reads for one symbol.
+pub(crate) struct StatsSource {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Its counters and latency histograms.
+    pub stats: Arc<SymbolStats>,
+    /// Reads how many frames wait in its queue now.
+    pub queue_depth: Box<dyn Fn() -> usize + Send>,
+}
+
+/// The reporter thread; [`Reporter::finish`] stops it and returns the latency totals.
+pub(crate) struct Reporter {
+    stop: StopToken,
+    thread: JoinHandle<Vec<Latencies>>,
+}
+
+/// Starts printing stats every `interval`.
+///
+/// # Errors
+/// The thread could not be started.
+pub(crate) fn spawn_reporter(
+    sources: Vec<StatsSource>,
+    interval: Duration,
+    format: StatsFormat,
+) -> io::Result<Reporter> {
+    let stop = StopToken::new();
+    let token = stop.clone();
+    let thread = thread::Builder::new()
+        .name("stats".to_owned())
+        .spawn(move || run(&sources, interval, format, &token))?;
+    Ok(Reporter { stop, thread })
+}
+
+impl Reporter {
+    /// Stops the reporter (after the processors have published their last latencies) and
+    /// returns each symbol's latency totals, in the order of the sources.
+    pub(crate) fn finish(self) -> Vec<LatencySummary> {
+        self.stop.trigger();
+        self.thread
+            .join()
+            .unwrap_or_default()
+            .iter()
+            .map(|totals| {
+                (
+                    Percentiles::of(&totals.exchange),
+                    Percentiles::of(&totals.pipeline),
+                )
+            })
+            .collect()
+    }
+}
+
+/// One symbol's row for one interval.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    time_ms: u64,
+    interval_s: f64,
+    symbol: &'a str,
+    /// Frames per second over the interval.
+    rate: f64,
+    /// Payload bytes per second over the interval.
+    bytes_per_s: f64,
+    received: u64,
+    received_bytes: u64,
+    written: u64,
+    queued: usize,
+    queue_high_water: u64,
+    dropped: u64,
+    duplicates: u64,
+    gaps: u64,
+    missing_ids: u64,
+    skipped: u64,
+    reconnects: u64,
+    latency_exchange_us: Option<Percentiles>,
+    latency_pipeline_us: Option<Percentiles>,
+}
+
+fn run(
+    sources: &[StatsSource],
+    interval: Duration,
+    format: StatsFormat,
+    stop: &StopToken,
+) -> Vec<Latencies> {
+    let mut totals: Vec<Latencies> = sources.iter().map(|_| Latencies::new()).collect();
+    let mut previous: Vec<(u64, u64)> = vec![(0, 0); sources.len()];
+    let mut since = Instant::now();
+    let mut header_due = true;
+    while stop.sleep(interval) {
+        let elapsed = since.elapsed().as_secs_f64().max(1e-9);
+        since = Instant::now();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as u64);
+        let mut out = String::new();
+        for ((source, total), last) in sources.iter().zip(&mut totals).zip(&mut previous) {
+            let snapshot = source.stats.snapshot();
+            let bytes = source.stats.reader.received_bytes.get();
+            let interval_latency = source.stats.latency.as_ref().map(|shared| {
+                let taken = shared.take();
+                total.add(&taken);
+                taken
+            });
+            let row = Row {
+                kind: "stats",
+                time_ms: now_ms,
+                interval_s: elapsed,
+                symbol: source.symbol.as_str(),
+                rate: (snapshot.received - last.0) as f64 / elapsed,
+                bytes_per_s: (bytes - last.1) as f64 / elapsed,
+                received: snapshot.received,
+                received_bytes: bytes,
+                written: snapshot.written,
+                queued: (source.queue_depth)(),
+                queue_high_water: source.stats.reader.queue_high_water.get(),
+                dropped: snapshot.dropped,
+                duplicates: snapshot.duplicates,
+                gaps: snapshot.gaps,
+                missing_ids: snapshot.missing_ids,
+                skipped: snapshot.skipped,
+                reconnects: snapshot.reconnects,
+                latency_exchange_us: interval_latency
+                    .as_ref()
+                    .map(|l| Percentiles::of(&l.exchange)),
+                latency_pipeline_us: interval_latency
+                    .as_ref()
+                    .map(|l| Percentiles::of(&l.pipeline)),
+            };
+            *last = (snapshot.received, bytes);
+            match format {
+                StatsFormat::Json => {
+                    if let Ok(line) = serde_json::to_string(&row) {
+                        out.push_str(&line);
+                        out.push('\n');
+                    }
+                }
+                StatsFormat::Table => {
+                    if std::mem::take(&mut header_due) {
+                        out.push_str(&table_header());
+                    }
+                    out.push_str(&table_row(&row, &snapshot));
+                }
+            }
+        }
+        if format == StatsFormat::Table {
+            header_due = true;
+            out.insert_str(
+                0,
+                &format!(
+                    "binance-listen: stats over the last {}\n",
+                    format_duration(interval)
+                ),
+            );
+        }
+        // One write for the whole report, so it is not torn by log lines.
+        let _ = io::stderr().lock().write_all(out.as_bytes());
+    }
+    for (source, total) in sources.iter().zip(&mut totals) {
+        if let Some(shared) = &source.stats.latency {
+            total.add(&shared.take());
+        }
+    }
+    totals
+}
+
+fn table_header() -> String {
+    format!(
+        "  {:<12} {:>9} {:>10} {:>9} {:>10} {:>6} {:>6} {:>8} {:>5} {:>5} {:>6}  {:<22} {}\n",
+        "symbol",
+        "msg/s",
+        "received",
+        "KiB/s",
+        "written",
+        "queue",
+        "hwm",
+        "dropped",
+        "dups",
+        "gaps",
+        "reconn",
+        "exch→recv p50/p99/max",
+        "recv→write p50/p99/max"
+    )
+}
+
+fn table_row(row: &Row<'_>, snapshot: &Snapshot) -> String {
+    let latency = |percentiles: Option<Percentiles>| {
+        percentiles.map_or_else(|| "-".to_owned(), |p| p.human())
+    };
+    format!(
+        "  {:<12} {:>9.1} {:>10} {:>9.1} {:>10} {:>6} {:>6} {:>8} {:>5} {:>5} {:>6}  {:<22} {}\n",
+        row.symbol,
+        row.rate,
+        row.received,
+        row.bytes_per_s / 1024.0,
+        row.written,
+        row.queued,
+        row.queue_high_water,
+        row.dropped,
+        row.duplicates,
+        snapshot.gaps,
+        row.reconnects,
+        latency(row.latency_exchange_us),
+        latency(row.latency_pipeline_us)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_and_name_the_accepted_values() {
+        assert_eq!("JSON".parse(), Ok(StatsFormat::Json));
+        assert_eq!(
+            "csv".parse::<StatsFormat>().unwrap_err(),
+            "unknown stats format 'csv': expected table or json"
+        );
+    }
+
+    #[test]
+    fn the_reporter_returns_latency_totals_in_source_order() {
+        let stats = Arc::new(SymbolStats::new(true));
+        let mut recorder = crate::stats::latency::LatencyRecorder::new();
+        recorder.line(Some(1), 2_000);
+        recorder.batch_written(2_100, stats.latency.as_ref().unwrap());
+        recorder.publish(stats.latency.as_ref().unwrap());
+
+        let reporter = spawn_reporter(
+            vec![StatsSource {
+                symbol: "ETHUSDT".parse().unwrap(),
+                stats,
+                queue_depth: Box::new(|| 0),
+            }],
+            Duration::from_secs(3600),
+            StatsFormat::Table,
+        )
+        .unwrap();
+        let totals = reporter.finish();
+        assert_eq!(totals.len(), 1);
+        assert_eq!(totals[0].0.count, 1);
+        assert_eq!(totals[0].1.count, 1);
+    }
+}
