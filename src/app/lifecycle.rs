@@ -310,7 +310,7 @@ fn wait_for_end(
                     }
                 }
                 Ok(AppEvent::PipelineFailed(symbol, why)) => {
-                    error!("{symbol}: giving up: {why}");
+                    error!(symbol = %symbol, "giving up on the symbol: {why}");
                     if !finished.contains(&symbol) {
                         failures.push(symbol.to_string());
                         finished.push(symbol);

@@ -52,14 +52,12 @@ pub(crate) fn supervise<T>(
                 }
                 failures += 1;
                 if failures >= MAX_RESTARTS {
-                    error!(
-                        "{symbol}: the {role} failed {failures} times in a row; giving up on {symbol}"
-                    );
+                    error!("the {role} failed {failures} times in a row; giving up on {symbol}");
                     return Err(Supervision::GaveUp);
                 }
                 let pause = FIRST_RESTART_PAUSE * 2u32.pow(failures - 1);
                 error!(
-                    "{symbol}: the {role} stopped on an internal error; restarting it in {}",
+                    "the {role} stopped on an internal error; restarting it in {}",
                     format_duration(pause)
                 );
                 if !stop.sleep(pause) {

@@ -6,6 +6,7 @@ mod cli_errors;
 mod config_file;
 mod isolation;
 mod kinds;
+mod layout;
 mod reconnect;
 mod shutdown;
 mod sinks;

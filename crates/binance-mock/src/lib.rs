@@ -15,12 +15,14 @@ mod connection;
 mod faults;
 mod feed;
 mod handshake;
+mod log;
 mod path;
 mod rand;
 mod session;
 
 pub use faults::{BadFrame, Faults, Rejection};
-pub use feed::{Feed, StreamLog};
+pub use feed::Feed;
+pub use log::StreamLog;
 
 use std::collections::HashMap;
 use std::io;

@@ -178,7 +178,6 @@ impl fmt::Display for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::Market;
 
     fn symbol(text: &str) -> Symbol {
         text.parse().unwrap()
@@ -220,8 +219,6 @@ mod tests {
             routed.stream_url(&eth, &[StreamKind::AggTrade]),
             "wss://fstream.binance.com:443/market/ws/ethusdt@aggTrade"
         );
-        assert!(Market::Futures.endpoint(StreamKind::AggTrade).is_binance());
-        assert!(Market::Testnet.endpoint(StreamKind::Trade).is_binance());
         assert!(!endpoint.is_binance());
         assert!(
             !"wss://notbinance.com"

@@ -120,6 +120,8 @@ mod tests {
                 .stream_url(&eth, &[StreamKind::BookTicker]),
             "wss://fstream.binance.com:443/public/ws/ethusdt@bookTicker"
         );
+        assert!(Market::Futures.endpoint(StreamKind::AggTrade).is_binance());
+        assert!(Market::Testnet.endpoint(StreamKind::Trade).is_binance());
         assert!(!Market::Futures.offers(StreamKind::Trade));
         assert!(Market::Futures.offers(StreamKind::MarkPrice(true)));
         assert!(!Market::Spot.offers(StreamKind::ForceOrder));

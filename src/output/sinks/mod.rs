@@ -184,8 +184,7 @@ impl ExecOutput {
         }
         let pause = Duration::from_millis(100) * 2u32.pow(self.quick_exits - 1);
         warn!(
-            "{}: handler `{}` exited ({}); restarting it in {}",
-            self.symbol,
+            "handler `{}` exited ({}); restarting it in {}",
             self.command,
             describe_status(status),
             format_duration(pause)
@@ -233,8 +232,7 @@ impl LineOutput for ExecOutput {
             std::thread::sleep(Duration::from_millis(10));
         }
         warn!(
-            "{}: handler `{}` did not finish within {} of the end of its input; stopping it",
-            self.symbol,
+            "handler `{}` did not finish within {} of the end of its input; stopping it",
             self.command,
             format_duration(HANDLER_EXIT_GRACE)
         );

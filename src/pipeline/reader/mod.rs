@@ -18,6 +18,7 @@ pub(crate) mod backoff;
 pub(crate) mod connect;
 pub(crate) mod limiter;
 pub(crate) mod link;
+mod rollover;
 
 use std::io;
 use std::sync::Arc;
@@ -36,10 +37,10 @@ use crate::stats::SymbolStats;
 use crate::util::duration::format_duration;
 use crate::util::throttle::Throttle;
 use backoff::Backoff;
+use binance_streams::Decoder;
 use binance_streams::time::utc_datetime;
-use binance_streams::{Decoder, Payload};
 use binance_streams::{Endpoint, Symbol};
-use connect::{ConnectError, Connector, READ_TICK};
+use connect::{ConnectError, Connector};
 use limiter::ConnectLimiter;
 use link::{Link, Liveness, Received};
 
@@ -159,6 +160,8 @@ struct Session {
 
 impl Reader {
     fn run(self) {
+        // Every log line of this thread names its symbol through this span.
+        let _span = tracing::info_span!("reader", symbol = %self.symbol).entered();
         let _guard = ExitGuard {
             symbol: self.symbol.clone(),
             role: "reader",
@@ -221,8 +224,7 @@ impl Reader {
                         session.backoff.next_delay()
                     };
                     warn!(
-                        "{}: connection #{number} lost after {} ({reason}); reconnecting in {}",
-                        self.symbol,
+                        "connection #{number} lost after {} ({reason}); reconnecting in {}",
                         format_duration(age),
                         format_duration(wait)
                     );
@@ -244,7 +246,7 @@ impl Reader {
                 Ok(link) => return Ok(link),
                 Err(ConnectError::Stopped) => return Err(NotOpened::Stopped),
                 Err(failure) if failure.is_fatal() => {
-                    error!("{}: {failure}", self.symbol);
+                    error!("{failure}");
                     return Err(NotOpened::Fatal(failure.to_string()));
                 }
                 Err(failure) => {
@@ -270,12 +272,9 @@ impl Reader {
         session.connections += 1;
         self.stats.reader.connects.add(1);
         if session.connections == 1 {
-            info!("{}: connected to {}", self.symbol, self.url);
+            info!("connected to {}", self.url);
         } else {
-            info!(
-                "{}: connection #{} open to {}",
-                self.symbol, session.connections, self.url
-            );
+            info!("connection #{} open to {}", session.connections, self.url);
         }
         Ok(Link::new(
             opened,
@@ -297,18 +296,13 @@ impl Reader {
             wait = wait.max(hold);
             if status == 418 {
                 error!(
-                    "{}: {failure}: this IP is banned by the exchange until {} (UTC); every symbol waits",
-                    self.symbol,
+                    "{failure}: this IP is banned by the exchange until {} (UTC); every symbol waits",
                     utc_after(hold)
                 );
                 return wait;
             }
         }
-        warn!(
-            "{}: {failure}; retrying in {}",
-            self.symbol,
-            format_duration(wait)
-        );
+        warn!("{failure}; retrying in {}", format_duration(wait));
         wait
     }
 
@@ -332,8 +326,8 @@ impl Reader {
                 Received::Data(payload) => {
                     if is_server_shutdown(&payload) {
                         info!(
-                            "{}: the server announced a shutdown of connection #{}",
-                            self.symbol, link.number
+                            "the server announced a shutdown of connection #{}",
+                            link.number
                         );
                         shutdown_announced = true;
                         continue;
@@ -368,160 +362,6 @@ impl Reader {
         }
     }
 
-    /// Make-before-break: opens `old`'s replacement, reads both, and switches once the old
-    /// connection has delivered everything up to where the new one starts.
-    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
-    // idle reader's stack keeps resident.
-    #[inline(never)]
-    fn replace(&self, mut old: Link, why: &str, session: &mut Session) -> Next {
-        info!(
-            "{}: connection #{} {why} after {}; opening its replacement first",
-            self.symbol,
-            old.number,
-            format_duration(old.age())
-        );
-        let mut new = match self.open_once(session) {
-            Ok(new) => new,
-            Err(ConnectError::Stopped) => {
-                old.close(self.stop.is_triggered());
-                return Next::Stopped;
-            }
-            Err(failure) => {
-                let wait = self.retry_wait(&failure, session);
-                old.replace_at = Instant::now() + wait;
-                return Next::Continue(Box::new(old));
-            }
-        };
-        if old.set_read_timeout(OVERLAP_TICK).is_err()
-            || new.set_read_timeout(OVERLAP_TICK).is_err()
-        {
-            old.close(self.stop.is_triggered());
-            let _ = new.set_read_timeout(READ_TICK);
-            return Next::Continue(Box::new(new));
-        }
-        let started = Instant::now();
-        let mut held: Vec<Frame> = Vec::new();
-        let mut old_open = true;
-        let mut old_last_id: Option<u64> = None;
-        let mut new_first: Option<(Option<u64>, Instant)> = None;
-        loop {
-            if self.stop.is_triggered() {
-                old.close(self.stop.is_triggered());
-                new.close(self.stop.is_triggered());
-                return Next::Stopped;
-            }
-            if old_open {
-                match old.read() {
-                    Received::Data(payload) if !is_server_shutdown(&payload) => {
-                        if let Some((id, _)) = self.overlap_position(&payload) {
-                            old_last_id = Some(id);
-                        }
-                        let frame = self.stamp(payload, old.received_at());
-                        if !self.enqueue(frame, session) {
-                            old.close(self.stop.is_triggered());
-                            new.close(self.stop.is_triggered());
-                            return Next::Stopped;
-                        }
-                    }
-                    Received::Closed(_) | Received::Failed(_) | Received::Unreadable(_) => {
-                        old_open = false;
-                    }
-                    _ => {}
-                }
-            }
-            match new.read() {
-                Received::Data(payload) if !is_server_shutdown(&payload) => {
-                    if new_first.is_none() {
-                        let first = self.overlap_position(&payload).map(|(_, first)| first);
-                        new_first = Some((first, Instant::now()));
-                    }
-                    let frame = self.stamp(payload, new.received_at());
-                    held.push(frame);
-                }
-                Received::Closed(reason)
-                | Received::Failed(reason)
-                | Received::Unreadable(reason) => {
-                    warn!(
-                        "{}: replacement connection #{} failed ({reason}); keeping #{}",
-                        self.symbol, new.number, old.number
-                    );
-                    return self.keep_old(old, old_open, held, session);
-                }
-                _ => {}
-            }
-            let caught_up = match (old_last_id, new_first) {
-                (Some(old_last), Some((Some(new_first_id), _))) => old_last + 1 >= new_first_id,
-                _ => false,
-            };
-            let waited_too_long = match new_first {
-                Some((_, at)) => at.elapsed() >= MAX_CATCH_UP,
-                None => started.elapsed() >= QUIET_OVERLAP,
-            };
-            if caught_up || !old_open || waited_too_long || held.len() >= MAX_HELD_FRAMES {
-                if old_open {
-                    old.close(self.stop.is_triggered());
-                }
-                for frame in held {
-                    if !self.enqueue(frame, session) {
-                        new.close(self.stop.is_triggered());
-                        return Next::Stopped;
-                    }
-                }
-                info!(
-                    "{}: switched to connection #{} after {} of overlap",
-                    self.symbol,
-                    new.number,
-                    format_duration(started.elapsed())
-                );
-                if new.set_read_timeout(READ_TICK).is_err() {
-                    return lost(&new, "cannot set the read timeout".to_owned(), false);
-                }
-                return Next::Continue(Box::new(new));
-            }
-        }
-    }
-
-    /// The replacement failed during the overlap: pass on what it delivered (the processor
-    /// drops what the old one also delivers) and carry on with the old connection.
-    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
-    // idle reader's stack keeps resident.
-    #[inline(never)]
-    fn keep_old(
-        &self,
-        mut old: Link,
-        old_open: bool,
-        held: Vec<Frame>,
-        session: &mut Session,
-    ) -> Next {
-        for frame in held {
-            if !self.enqueue(frame, session) {
-                old.close(self.stop.is_triggered());
-                return Next::Stopped;
-            }
-        }
-        if !old_open {
-            return lost(&old, "closed during a rollover".to_owned(), false);
-        }
-        let wait = session.backoff.next_delay();
-        old.replace_at = Instant::now() + wait;
-        if old.set_read_timeout(READ_TICK).is_err() {
-            return lost(&old, "cannot set the read timeout".to_owned(), false);
-        }
-        Next::Continue(Box::new(old))
-    }
-
-    /// Where a frame of the first stream kind sits, for judging an overlap: its id and where
-    /// it starts (`U` of a spot depth range; the id itself otherwise). Parses the frame,
-    /// which only happens while two connections overlap.
-    fn overlap_position(&self, payload: &str) -> Option<(u64, u64)> {
-        match self.decoder.decode(payload) {
-            Ok((0, event)) => event
-                .sequence()
-                .map(|point| (point.id, point.first.unwrap_or(point.id))),
-            _ => None,
-        }
-    }
-
     /// Counts and reports a frame that is not data; returns a reason when the connection
     /// cannot continue.
     // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
@@ -546,11 +386,10 @@ impl Reader {
         self.stats.reader.bad_frames.add(1);
         if let Some(count) = session.bad_frames[index].record(1, Instant::now()) {
             if count == 1 {
-                warn!("{}: bad frame: {what}", self.symbol);
+                warn!("bad frame: {what}");
             } else {
                 warn!(
-                    "{}: skipped {count} bad frames in the last {}s; latest: {what}",
-                    self.symbol,
+                    "skipped {count} bad frames in the last {}s; latest: {what}",
                     REPORT_INTERVAL.as_secs()
                 );
             }
@@ -599,8 +438,7 @@ impl Reader {
     #[inline(never)]
     fn report_drops(&self, count: u64) {
         warn!(
-            "{}: queue full ({} frames), dropped {count} frame(s) ({})",
-            self.symbol,
+            "queue full ({} frames), dropped {count} frame(s) ({})",
             self.frames.capacity(),
             self.frames.policy()
         );

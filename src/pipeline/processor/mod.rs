@@ -3,6 +3,8 @@
 //! [`LineSink`] and writes batches when it is about to wait. A bad frame is counted, reported
 //! (throttled) and skipped; it never ends the thread.
 
+mod reports;
+
 use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -22,7 +24,8 @@ use crate::stats::SymbolStats;
 use crate::stats::latency::LatencyRecorder;
 use crate::util::throttle::Throttle;
 use binance_streams::Symbol;
-use binance_streams::{DataError, DataErrorKind, Decoder, Payload, SequencePoint};
+use binance_streams::{Decoder, Payload, SequencePoint};
+use reports::BadFrameReports;
 
 /// Stack for a processor thread: parsing and formatting need little, and with thousands of
 /// symbols the default 2 MiB of address space per thread adds up.
@@ -33,9 +36,6 @@ const LINGER_YIELDS: u32 = 2;
 
 /// How often a repeated kind of bad frame, or repeated gaps, are reported.
 const BAD_FRAME_REPORT_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Longest payload excerpt quoted in a log line.
-const PAYLOAD_EXCERPT_BYTES: usize = 120;
 
 /// Everything one processor needs; built by `app`, moved into the thread.
 pub(crate) struct Processor {
@@ -100,6 +100,8 @@ enum Ended {
 
 impl Processor {
     fn run(mut self) {
+        // Every log line of this thread names its symbol through this span.
+        let _span = tracing::info_span!("processor", symbol = %self.symbol).entered();
         let _guard = ExitGuard {
             symbol: self.symbol.clone(),
             role: "processor",
@@ -180,7 +182,7 @@ impl Processor {
                 }
                 Err(error) => {
                     self.stats.processor.skipped.add(1);
-                    state.reports.record(&self.symbol, &error, &frame.payload);
+                    state.reports.record(&error, &frame.payload);
                 }
             }
             state.in_hand = false;
@@ -236,14 +238,10 @@ impl Processor {
                 if let Some(gaps) = state.gaps.record(1, Instant::now()) {
                     let missing = std::mem::take(&mut state.unreported_missing);
                     if gaps == 1 {
-                        warn!(
-                            "{}: gap in {stream} ids: {first}..={last} missing ({missing})",
-                            self.symbol
-                        );
+                        warn!("gap in {stream} ids: {first}..={last} missing ({missing})");
                     } else {
                         warn!(
-                            "{}: {gaps} gaps in {stream} ids in the last {}s, {missing} ids missing; latest {first}..={last}",
-                            self.symbol,
+                            "{gaps} gaps in {stream} ids in the last {}s, {missing} ids missing; latest {first}..={last}",
                             BAD_FRAME_REPORT_INTERVAL.as_secs()
                         );
                     }
@@ -253,16 +251,15 @@ impl Processor {
                 counters.gaps.add(1);
                 if let Some(gaps) = state.gaps.record(1, Instant::now()) {
                     warn!(
-                        "{}: break in {stream} updates: an update follows {found}, the last written was {expected} ({gaps} in the last {}s)",
-                        self.symbol,
+                        "break in {stream} updates: an update follows {found}, the last written was {expected} ({gaps} in the last {}s)",
                         BAD_FRAME_REPORT_INTERVAL.as_secs()
                     );
                 }
             }
             Verdict::Restarted { previous } => {
                 warn!(
-                    "{}: {stream} ids restarted at {} (after {previous}); following the new sequence",
-                    self.symbol, point.id
+                    "{stream} ids restarted at {} (after {previous}); following the new sequence",
+                    point.id
                 );
             }
             Verdict::Next | Verdict::Duplicate => {}
@@ -306,10 +303,10 @@ impl Processor {
     #[cold]
     #[inline(never)]
     fn report_held_back(&self, state: &mut State) {
-        state.reports.report_due(&self.symbol);
+        state.reports.report_due();
         if let Some(gaps) = state.gaps.due(Instant::now()) {
             let missing = std::mem::take(&mut state.unreported_missing);
-            warn!("{}: {gaps} more gaps, {missing} ids missing", self.symbol);
+            warn!("{gaps} more gaps, {missing} ids missing");
         }
     }
 
@@ -338,18 +335,14 @@ impl Processor {
     fn output_failed(&self, error: &io::Error) -> bool {
         match error {
             error if self.stop.is_triggered() => {
-                debug!("{}: output failed while stopping: {error}", self.symbol);
+                debug!("output failed while stopping: {error}");
                 false
             }
             error if self.sink.is_shared() => {
                 let event = if error.kind() == io::ErrorKind::BrokenPipe {
                     AppEvent::OutputClosed
                 } else {
-                    error!(
-                        "{}: cannot write to {}: {error}",
-                        self.symbol,
-                        self.sink.describe()
-                    );
+                    error!("cannot write to {}: {error}", self.sink.describe());
                     AppEvent::OutputFailed(error.to_string())
                 };
                 let _ = self.events.send(event);
@@ -359,7 +352,7 @@ impl Processor {
                 // A per-symbol output failed (a full disk, a handler that keeps dying):
                 // this symbol stops, loudly; the others carry on.
                 let why = format!("cannot write to {}: {error}", self.sink.describe());
-                error!("{}: {why}", self.symbol);
+                error!("{why}");
                 let _ = self
                     .events
                     .send(AppEvent::PipelineFailed(self.symbol.clone(), why));
@@ -376,156 +369,5 @@ fn unix_micros() -> u64 {
         .map_or(0, |elapsed| elapsed.as_micros() as u64)
 }
 
-/// One throttle per kind of bad frame, so a flood of one kind never hides another.
-struct BadFrameReports {
-    throttles: [Throttle; DataErrorKind::ALL.len()],
-}
-
-impl BadFrameReports {
-    fn new() -> Self {
-        Self {
-            throttles: std::array::from_fn(|_| Throttle::new(BAD_FRAME_REPORT_INTERVAL)),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn record(&mut self, symbol: &Symbol, error: &DataError, payload: &str) {
-        let index = kind_index(error.kind);
-        let Some(count) = self.throttles[index].record(1, Instant::now()) else {
-            return;
-        };
-        let excerpt = excerpt(payload);
-        if error.kind == DataErrorKind::ControlResponse {
-            debug!("{symbol}: skipped a control response: {excerpt}");
-        } else if count == 1 {
-            warn!("{symbol}: skipped a frame: {error}; payload: {excerpt}");
-        } else {
-            warn!(
-                "{symbol}: skipped {count} frames ({}) in the last {}s; latest: {error}; payload: {excerpt}",
-                error.kind.name(),
-                BAD_FRAME_REPORT_INTERVAL.as_secs()
-            );
-        }
-    }
-
-    /// Whether any report is held back.
-    fn has_pending(&self) -> bool {
-        self.throttles.iter().any(Throttle::has_pending)
-    }
-
-    /// Reports counts held back by the throttles once they are due (called when idle).
-    fn report_due(&mut self, symbol: &Symbol) {
-        let now = Instant::now();
-        for (kind, throttle) in DataErrorKind::ALL.iter().zip(&mut self.throttles) {
-            if let Some(count) = throttle.due(now)
-                && *kind != DataErrorKind::ControlResponse
-            {
-                warn!("{symbol}: skipped {count} more frames ({})", kind.name());
-            }
-        }
-    }
-}
-
-fn kind_index(kind: DataErrorKind) -> usize {
-    DataErrorKind::ALL
-        .iter()
-        .position(|candidate| *candidate == kind)
-        .unwrap_or(0)
-}
-
-/// The start of a payload, cut on a char boundary, for log lines.
-fn excerpt(payload: &str) -> String {
-    if payload.len() <= PAYLOAD_EXCERPT_BYTES {
-        return payload.to_owned();
-    }
-    let mut cut = PAYLOAD_EXCERPT_BYTES;
-    while !payload.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}… ({} bytes)", &payload[..cut], payload.len())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::output::batch::LineOutput;
-    use crate::pipeline::queue::{OverflowPolicy, Pushed, frame_queue};
-    use crossbeam_channel::unbounded;
-    use std::sync::Mutex;
-
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<u8>>>);
-
-    impl LineOutput for Recorder {
-        fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
-            self.0.lock().unwrap().extend_from_slice(batch);
-            Ok(())
-        }
-
-        fn describe(&self) -> String {
-            "recorder".to_owned()
-        }
-    }
-
-    fn trade(id: u64) -> String {
-        format!(
-            r#"{{"e":"trade","E":1,"s":"ETHUSDT","t":{id},"p":"1.5","q":"2","T":1,"m":false,"M":true}}"#
-        )
-    }
-
-    #[test]
-    fn writes_good_frames_skips_bad_ones_and_stops_at_max_messages() {
-        let (frames, receiver) = frame_queue(16, OverflowPolicy::Block);
-        let (events, app) = unbounded();
-        let recorder = Recorder::default();
-        let stats = Arc::new(SymbolStats::default());
-        let stop = StopToken::new();
-        let symbol: Symbol = "ethusdt".parse().unwrap();
-        let processor = Processor {
-            decoder: Decoder::new(&symbol, &[binance_streams::StreamKind::Trade]),
-            symbol,
-            format: OutputFormat::Json,
-            delay: Duration::ZERO,
-            max_messages: Some(3),
-            frames: receiver,
-            stop: stop.clone(),
-            stats: Arc::clone(&stats),
-            sink: LineSink::new(Box::new(recorder.clone())),
-            events,
-        };
-        for payload in [trade(1), "garbage".to_owned(), trade(2), trade(3), trade(4)] {
-            let frame = Frame {
-                payload: payload.into(),
-                recv_time_us: 7,
-            };
-            assert_eq!(frames.push(frame, &stop), Pushed::Queued { dropped: 0 });
-        }
-        spawn_processor(processor).unwrap().join().unwrap();
-        let output = String::from_utf8(recorder.0.lock().unwrap().clone()).unwrap();
-        let ids: Vec<&str> = output
-            .lines()
-            .map(|line| {
-                line.split("\"trade_id\":")
-                    .nth(1)
-                    .unwrap()
-                    .split(',')
-                    .next()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(ids, ["1", "2", "3"]);
-        assert_eq!(stats.processor.written.get(), 3);
-        assert_eq!(stats.processor.skipped.get(), 1);
-        assert!(matches!(app.try_recv(), Ok(AppEvent::PipelineDone(_))));
-        assert!(stop.is_triggered(), "the reader must be told to stop");
-    }
-
-    #[test]
-    fn excerpts_cut_on_char_boundaries() {
-        let long = "é".repeat(100);
-        let cut = excerpt(&long);
-        assert!(cut.ends_with("… (200 bytes)"));
-        assert_eq!(excerpt("short"), "short");
-    }
-}
+mod tests;

@@ -1,0 +1,172 @@
+//! Make-before-break rollover: before a connection reaches its maximum age (or when the
+//! server announces `serverShutdown`), the reader opens the replacement, reads both, holds
+//! the new one's frames until the old one has caught up with them, then closes the old one.
+//! The processor drops the overlap's duplicates, so no id is lost or written twice.
+
+use std::time::Instant;
+
+use binance_streams::Payload;
+use tracing::{info, warn};
+
+use super::connect::{ConnectError, READ_TICK};
+use super::link::{Link, Received};
+use super::{
+    MAX_CATCH_UP, MAX_HELD_FRAMES, Next, OVERLAP_TICK, QUIET_OVERLAP, Reader, Session,
+    is_server_shutdown, lost,
+};
+use crate::pipeline::queue::Frame;
+use crate::util::duration::format_duration;
+
+impl Reader {
+    /// Make-before-break: opens `old`'s replacement, reads both, and switches once the old
+    /// connection has delivered everything up to where the new one starts.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    pub(super) fn replace(&self, mut old: Link, why: &str, session: &mut Session) -> Next {
+        info!(
+            "connection #{} {why} after {}; opening its replacement first",
+            old.number,
+            format_duration(old.age())
+        );
+        let mut new = match self.open_once(session) {
+            Ok(new) => new,
+            Err(ConnectError::Stopped) => {
+                old.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+            Err(failure) => {
+                let wait = self.retry_wait(&failure, session);
+                old.replace_at = Instant::now() + wait;
+                return Next::Continue(Box::new(old));
+            }
+        };
+        if old.set_read_timeout(OVERLAP_TICK).is_err()
+            || new.set_read_timeout(OVERLAP_TICK).is_err()
+        {
+            old.close(self.stop.is_triggered());
+            let _ = new.set_read_timeout(READ_TICK);
+            return Next::Continue(Box::new(new));
+        }
+        let started = Instant::now();
+        let mut held: Vec<Frame> = Vec::new();
+        let mut old_open = true;
+        let mut old_last_id: Option<u64> = None;
+        let mut new_first: Option<(Option<u64>, Instant)> = None;
+        loop {
+            if self.stop.is_triggered() {
+                old.close(self.stop.is_triggered());
+                new.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+            if old_open {
+                match old.read() {
+                    Received::Data(payload) if !is_server_shutdown(&payload) => {
+                        if let Some((id, _)) = self.overlap_position(&payload) {
+                            old_last_id = Some(id);
+                        }
+                        let frame = self.stamp(payload, old.received_at());
+                        if !self.enqueue(frame, session) {
+                            old.close(self.stop.is_triggered());
+                            new.close(self.stop.is_triggered());
+                            return Next::Stopped;
+                        }
+                    }
+                    Received::Closed(_) | Received::Failed(_) | Received::Unreadable(_) => {
+                        old_open = false;
+                    }
+                    _ => {}
+                }
+            }
+            match new.read() {
+                Received::Data(payload) if !is_server_shutdown(&payload) => {
+                    if new_first.is_none() {
+                        let first = self.overlap_position(&payload).map(|(_, first)| first);
+                        new_first = Some((first, Instant::now()));
+                    }
+                    let frame = self.stamp(payload, new.received_at());
+                    held.push(frame);
+                }
+                Received::Closed(reason)
+                | Received::Failed(reason)
+                | Received::Unreadable(reason) => {
+                    warn!(
+                        "replacement connection #{} failed ({reason}); keeping #{}",
+                        new.number, old.number
+                    );
+                    return self.keep_old(old, old_open, held, session);
+                }
+                _ => {}
+            }
+            let caught_up = match (old_last_id, new_first) {
+                (Some(old_last), Some((Some(new_first_id), _))) => old_last + 1 >= new_first_id,
+                _ => false,
+            };
+            let waited_too_long = match new_first {
+                Some((_, at)) => at.elapsed() >= MAX_CATCH_UP,
+                None => started.elapsed() >= QUIET_OVERLAP,
+            };
+            if caught_up || !old_open || waited_too_long || held.len() >= MAX_HELD_FRAMES {
+                if old_open {
+                    old.close(self.stop.is_triggered());
+                }
+                for frame in held {
+                    if !self.enqueue(frame, session) {
+                        new.close(self.stop.is_triggered());
+                        return Next::Stopped;
+                    }
+                }
+                info!(
+                    "switched to connection #{} after {} of overlap",
+                    new.number,
+                    format_duration(started.elapsed())
+                );
+                if new.set_read_timeout(READ_TICK).is_err() {
+                    return lost(&new, "cannot set the read timeout".to_owned(), false);
+                }
+                return Next::Continue(Box::new(new));
+            }
+        }
+    }
+
+    /// The replacement failed during the overlap: pass on what it delivered (the processor
+    /// drops what the old one also delivers) and carry on with the old connection.
+    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
+    // idle reader's stack keeps resident.
+    #[inline(never)]
+    pub(super) fn keep_old(
+        &self,
+        mut old: Link,
+        old_open: bool,
+        held: Vec<Frame>,
+        session: &mut Session,
+    ) -> Next {
+        for frame in held {
+            if !self.enqueue(frame, session) {
+                old.close(self.stop.is_triggered());
+                return Next::Stopped;
+            }
+        }
+        if !old_open {
+            return lost(&old, "closed during a rollover".to_owned(), false);
+        }
+        let wait = session.backoff.next_delay();
+        old.replace_at = Instant::now() + wait;
+        if old.set_read_timeout(READ_TICK).is_err() {
+            return lost(&old, "cannot set the read timeout".to_owned(), false);
+        }
+        Next::Continue(Box::new(old))
+    }
+
+    /// Where a frame of the first stream kind sits, for judging an overlap: its id and where
+    /// it starts (`U` of a spot depth range; the id itself otherwise). Parses the frame,
+    /// which only happens while two connections overlap.
+    pub(super) fn overlap_position(&self, payload: &str) -> Option<(u64, u64)> {
+        match self.decoder.decode(payload) {
+            Ok((0, event)) => event
+                .sequence()
+                .map(|point| (point.id, point.first.unwrap_or(point.id))),
+            _ => None,
+        }
+    }
+}
