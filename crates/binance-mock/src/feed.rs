@@ -67,6 +67,8 @@ pub struct Feed {
     symbol: String,
     kind: StreamKind,
     futures: bool,
+    /// COIN-M: futures shapes plus `ps` in depth events.
+    coin: bool,
     micros: bool,
     /// The stream's event counter: trade `t`, aggTrade `a`, bookTicker `u`; the other kinds
     /// derive their ids from it or from the clock.
@@ -101,6 +103,7 @@ impl Feed {
             symbol,
             kind,
             futures: false,
+            coin: false,
             micros: false,
             next_id: first_id,
             next_trade_id: first_id.saturating_mul(3),
@@ -122,6 +125,15 @@ impl Feed {
     /// futures'.
     pub fn futures(mut self, futures: bool) -> Self {
         self.futures = futures;
+        self
+    }
+
+    /// COIN-M futures shapes: [`Feed::futures`]'s, plus the pair (`ps`, the symbol up to
+    /// its `_`) after `s` in depth and partial-depth events, as `coinm_depthUpdate.json`.
+    /// `true` implies futures; `false` leaves the futures flag as it was.
+    pub fn coin_futures(mut self, coin_futures: bool) -> Self {
+        self.coin = coin_futures;
+        self.futures |= coin_futures;
         self
     }
 
@@ -167,6 +179,7 @@ impl Feed {
     pub(crate) fn stand_in(&self, id: u64) -> Self {
         Self::new(&self.symbol, self.kind, id)
             .futures(self.futures)
+            .coin_futures(self.coin)
             .micros(self.micros)
     }
 
@@ -322,15 +335,20 @@ impl Feed {
     }
 
     /// The update-id fields of a depth event after `E`: spot `"s","U","u"`, futures
-    /// `"T","s","U","u","pu"`, each followed by a comma.
+    /// `"T","s","U","u","pu"` (COIN-M `"T","s","ps","U","u","pu"`), each followed by a comma.
     fn write_update_ids(&mut self, out: &mut String, id: u64, now: u64) {
         let symbol = &self.symbol;
         let _ = if self.futures {
             let range = self.book.futures(id);
             let time = now.saturating_sub(self.rng.below(3));
+            let _ = write!(out, r#""T":{time},"s":"{symbol}","#);
+            if self.coin {
+                let pair = symbol.split('_').next().unwrap_or(symbol);
+                let _ = write!(out, r#""ps":"{pair}","#);
+            }
             write!(
                 out,
-                r#""T":{time},"s":"{symbol}","U":{},"u":{},"pu":{},"#,
+                r#""U":{},"u":{},"pu":{},"#,
                 range.first, range.last, range.previous
             )
         } else {

@@ -1,9 +1,10 @@
 //! A connection's handshakes: TLS when configured, then the WebSocket upgrade, answered
-//! with a 404 for an unknown path and with a [`Rejection`](crate::Rejection) status while
-//! the faults call for one.
+//! with a 404 for an unknown path, with a [`Rejection`](crate::Rejection) status while
+//! the faults call for one, and trickled when `Faults::trickle_handshake` applies.
 
+use std::cell::Cell;
 use std::net::TcpStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tungstenite::WebSocket;
 use tungstenite::handshake::HandshakeError;
@@ -13,13 +14,19 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 
 use crate::path::parse_stream_path;
+use crate::stream::{MockStream, Trickle};
 use crate::{MockEvent, Shared};
 
 /// A connection's socket once the upgrade is done.
-pub(crate) type MockSocket = WebSocket<MaybeTlsStream<TcpStream>>;
+pub(crate) type MockSocket = WebSocket<MockStream>;
+
+/// The longest the handshake loop sleeps between two looks at the exchange stopping.
+const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// TLS (if configured) and the WebSocket upgrade; unknown paths get a 404 and
-/// `Faults::reject_upgrades` their status.
+/// `Faults::reject_upgrades` their status. `deadline` bounds the client's part; a trickled
+/// answer (`Faults::trickle_handshake`) takes as long as it takes, until the client hangs
+/// up or the exchange stops.
 // The path check's signature (`Result<Response, ErrorResponse>`) is tungstenite's.
 #[allow(clippy::result_large_err)]
 pub(crate) fn handshake(
@@ -47,14 +54,19 @@ pub(crate) fn handshake(
             }
         }
     };
+    let trickle = shared.config.faults.trickle_handshake;
+    // With a trickle configured, the answer waits until the path says whether it applies.
+    let stream = MockStream::new(stream, trickle.is_some());
+    let trickled: Cell<Option<bool>> = Cell::new(None);
     let mut path = String::new();
     let check_path = |request: &Request, response: Response| {
         path = request.uri().to_string();
-        if parse_stream_path(&path).is_none() {
+        trickled.set(Some(false));
+        let Some(request) = parse_stream_path(&path) else {
             let mut error = ErrorResponse::new(Some(format!("no such stream: {path}")));
             *error.status_mut() = StatusCode::NOT_FOUND;
             return Err(error);
-        }
+        };
         if let Some(rejection) = shared.next_rejection() {
             shared.emit(MockEvent::Rejected {
                 status: rejection.status,
@@ -70,18 +82,37 @@ pub(crate) fn handshake(
             }
             return Err(error);
         }
+        let ordinal = shared.prospective_ordinal(&request.streams);
+        trickled.set(Some(shared.config.faults.applies_to(ordinal)));
         Ok(response)
     };
     let config = WebSocketConfig::default()
         .write_buffer_size(64 * 1024)
         .max_write_buffer_size(16 << 20);
     let mut attempt = tungstenite::accept_hdr_with_config(stream, check_path, Some(config));
+    let mut trickling = false;
     loop {
         match attempt {
-            Ok(socket) => return Ok((socket, path)),
-            Err(HandshakeError::Interrupted(partial)) => {
-                if Instant::now() >= deadline || shared.stopping() {
+            Ok(mut socket) => {
+                socket.get_mut().set_trickle(None);
+                return Ok((socket, path));
+            }
+            Err(HandshakeError::Interrupted(mut partial)) => {
+                if shared.stopping() || (!trickling && Instant::now() >= deadline) {
                     return Err("WebSocket handshake timed out".to_owned());
+                }
+                let stream = partial.get_mut().get_mut();
+                if stream.held()
+                    && let Some(applies) = trickled.get()
+                {
+                    trickling = applies;
+                    let trickle = trickle
+                        .filter(|_| applies)
+                        .map(|(chunk, pause)| Trickle::new(chunk, pause));
+                    stream.release(trickle);
+                } else if let Some(next) = stream.next_write_at() {
+                    let wait = next.saturating_duration_since(Instant::now());
+                    std::thread::sleep(wait.min(MAX_PAUSE));
                 }
                 attempt = partial.handshake();
             }

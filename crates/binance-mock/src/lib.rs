@@ -1,7 +1,7 @@
 //! [`MockExchange`]: a real WebSocket server on 127.0.0.1 that speaks Binance's stream
 //! protocol: raw `/ws/<symbol>@<kind>` and combined `/stream?streams=<s1>/<s2>` paths (after
 //! any route prefix such as `/market`), Binance's payloads for every stream kind, spot or
-//! USD-M futures ([`MockConfig::futures`]), server pings, a chosen rate per stream (up to as
+//! USD-M or COIN-M futures ([`MockConfig::futures`], [`MockConfig::coin_futures`]), server pings, a chosen rate per stream (up to as
 //! fast as possible), ids per stream that continue across reconnects, and optional TLS.
 //! Tests start it on an ephemeral port; `--simulate` runs one in-process with lively prices;
 //! `examples/mock_exchange.rs` runs it alone.
@@ -19,8 +19,9 @@ mod log;
 mod path;
 mod rand;
 mod session;
+mod stream;
 
-pub use faults::{BadFrame, Faults, Rejection};
+pub use faults::{BadFrame, CloseNotice, Faults, IdJump, Rejection};
 pub use feed::Feed;
 pub use log::StreamLog;
 
@@ -66,6 +67,7 @@ pub struct MockConfig {
     micros: bool,
     market: bool,
     futures: bool,
+    coin_futures: bool,
     faults: Faults,
     tls: Option<TlsIdentity>,
 }
@@ -83,6 +85,7 @@ impl MockConfig {
             micros: false,
             market: false,
             futures: false,
+            coin_futures: false,
             faults: Faults::default(),
             tls: None,
         }
@@ -147,6 +150,14 @@ impl MockConfig {
         self
     }
 
+    /// COIN-M futures payloads: USD-M's shapes (as [`MockConfig::futures`]) plus the pair,
+    /// `ps`, in depth and partial-depth events, as `coinm_depthUpdate.json`: the symbol up
+    /// to its `_` (`btcusd_perp` → `BTCUSD`). The other kinds are as on USD-M.
+    pub fn coin_futures(mut self, coin_futures: bool) -> Self {
+        self.coin_futures = coin_futures;
+        self
+    }
+
     /// The faults to inject. On a combined connection, the message counts of
     /// per-connection faults are of the connection's data messages across all its streams.
     pub fn faults(mut self, faults: Faults) -> Self {
@@ -206,6 +217,19 @@ pub enum MockEvent {
         /// Why.
         detail: String,
     },
+    /// Every stream of the connection has sent all [`MockConfig::count`] ids (a stream
+    /// that had sent them all before this connection counts as done), and every frame has
+    /// been handed to the TCP socket, nothing left in the mock's buffers: a client reading
+    /// now gets the whole burst without waiting on the mock. Once per connection; never
+    /// without a count, nor on a connection a fault cut short or silenced first.
+    AllSent {
+        /// Connection number.
+        connection: u64,
+        /// The request path with its query, as in [`MockEvent::Connected`].
+        path: String,
+        /// Data messages sent on the connection so far, across all its streams.
+        sent: u64,
+    },
     /// An upgrade was answered with an HTTP error (a [`Rejection`] fault).
     Rejected {
         /// The status sent.
@@ -246,10 +270,25 @@ impl Shared {
         let new_log = || {
             let feed = Feed::new(symbol, kind, 1)
                 .futures(self.config.futures)
+                .coin_futures(self.config.coin_futures)
                 .micros(self.config.micros);
             Arc::new(Mutex::new(StreamLog::from_feed(feed)))
         };
         Arc::clone(streams.entry(stream.to_owned()).or_insert_with(new_log))
+    }
+
+    /// The ordinal a connection to `streams` will have for per-connection faults, if it
+    /// completes its upgrade: one more than the most connections any of them has had.
+    fn prospective_ordinal(&self, streams: &[path::StreamName]) -> u64 {
+        let logs = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        let served = |stream: &path::StreamName| {
+            logs.get(&stream.name).map_or(0, |log| {
+                log.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .connections
+            })
+        };
+        streams.iter().map(served).max().unwrap_or(0) + 1
     }
 
     /// The rejection for the next upgrade, if the faults still call for one.

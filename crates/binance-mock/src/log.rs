@@ -62,12 +62,17 @@ impl StreamLog {
             .and_then(|offset| self.log.get(offset));
         match logged {
             Some(payload) => payload.clone(),
-            None => {
-                let mut stand_in = self.feed.stand_in(id);
-                stand_in.next_payload(scratch, now);
-                Utf8Bytes::from(scratch.as_str())
-            }
+            None => self.stray_payload(id, now, scratch),
         }
+    }
+
+    /// A payload for event `id` generated apart from the log, which it leaves as it was:
+    /// the stand-in for a forgotten id, and the stray event of an id jump
+    /// (`Faults::id_jumps`).
+    pub(crate) fn stray_payload(&self, id: u64, now: u64, scratch: &mut String) -> Utf8Bytes {
+        let mut stand_in = self.feed.stand_in(id);
+        stand_in.next_payload(scratch, now);
+        Utf8Bytes::from(scratch.as_str())
     }
 }
 

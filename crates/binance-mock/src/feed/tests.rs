@@ -456,3 +456,28 @@ fn prices_stay_near_the_reference() {
     let price = feed.price as f64 / UNITS_PER_WHOLE as f64;
     assert!((90_000.0..104_000.0).contains(&price), "{price}");
 }
+
+#[test]
+fn coin_futures_depth_events_carry_the_pair_in_the_fixtures_order() {
+    let expected = shape(&fixture("coinm_depthUpdate"));
+    for kind in [
+        StreamKind::Depth(UpdateSpeed::Fast),
+        StreamKind::PartialDepth(5, UpdateSpeed::Standard),
+    ] {
+        let mut feed = Feed::new("btcusd_perp", kind, 1).coin_futures(true);
+        let mut check = Chain::default();
+        let mut payload = String::new();
+        for step in 0..50 {
+            feed.next_payload(&mut payload, START_MS + step * 100);
+            assert_eq!(shape(&payload), expected, "{kind}: {payload}");
+            assert!(payload.contains(r#""s":"BTCUSD_PERP","ps":"BTCUSD","#));
+            let event = parse_event(kind, &payload).unwrap();
+            assert!(check.next(event.sequence().unwrap()), "{payload}");
+        }
+        let stand_in = {
+            feed.stand_in(3).next_payload(&mut payload, START_MS);
+            payload.clone()
+        };
+        assert!(stand_in.contains(r#""ps":"BTCUSD""#), "{stand_in}");
+    }
+}

@@ -6,21 +6,23 @@
 //!
 //! A raw connection carries one stream; a combined one several, each a [`Lane`] with its
 //! own place in its stream's log and its own pacing, its frames wrapped as
-//! `{"stream":..,"data":..}`. The faults it injects are in [`faults`].
+//! `{"stream":..,"data":..}` (see [`lanes`]). The faults it injects are in [`faults`].
 
 mod faults;
+mod lanes;
 
 use std::io;
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::handshake::MockSocket;
-use crate::path::StreamName;
 use crate::rand::Rng;
-use crate::{MockEvent, Rate, Shared, StreamLog};
+use crate::{MockEvent, Rate, Shared};
+pub(crate) use lanes::{Lane, open_lanes};
+use lanes::{ids_due, market_rate, padded, with_unknown_previous};
 
 /// The longest the loop waits for anything.
 const MAX_IDLE_WAIT: Duration = Duration::from_millis(50);
@@ -37,70 +39,16 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The longest gap between two events of a stream, whatever the configured rate.
 const MAX_GAP: Duration = Duration::from_secs(3_600);
 
-/// Joins the log of each requested stream. Returns the lanes and the connection's ordinal
-/// for per-connection faults: the most connections any of its streams has had, so a
-/// reconnect counts as one even if it adds a stream.
-pub(crate) fn open_lanes(shared: &Shared, streams: Vec<StreamName>) -> (Vec<Lane>, u64) {
-    let now = Instant::now();
-    let mut ordinal = 0;
-    let lanes = streams
-        .into_iter()
-        .map(|stream| {
-            let log = shared.stream(&stream.name, &stream.symbol, stream.kind);
-            let (connections, cursor) = join_log(shared, &log);
-            ordinal = ordinal.max(connections);
-            Lane {
-                name: stream.name,
-                log,
-                cursor,
-                next_due: now,
-            }
-        })
-        .collect();
-    (lanes, ordinal)
-}
-
-/// Counts a new connection to a stream's log. Returns that count and the id to start at:
-/// where the stream's last connection stopped (or, in market mode, what the clock says),
-/// minus `Faults::replay_on_reconnect` ids if the stream was served before.
-fn join_log(shared: &Shared, log: &Mutex<StreamLog>) -> (u64, u64) {
-    let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-    log.connections += 1;
-    let replay = if log.connections > 1 {
-        shared.config.faults.replay_on_reconnect
-    } else {
-        0
-    };
-    let next = match market_rate(shared) {
-        Some(rate) => ids_due(shared, rate) + 1,
-        None => log.next_id(),
-    };
-    (log.connections, next.saturating_sub(replay).max(1))
-}
-
-/// In market mode, the events per second that happen on the clock.
-fn market_rate(shared: &Shared) -> Option<f64> {
-    match shared.config.rate {
-        Rate::PerSecond(rate) if shared.config.market => Some(rate),
-        _ => None,
-    }
-}
-
-/// Market mode: how many events have happened since the exchange started.
-fn ids_due(shared: &Shared, rate: f64) -> u64 {
-    (shared.started.elapsed().as_secs_f64() * rate) as u64
-}
-
-/// One stream of a connection: where it is in the stream's log and when its next event
-/// is due.
-pub(crate) struct Lane {
-    /// The stream's name, for the combined wrapper.
-    name: String,
-    log: Arc<Mutex<StreamLog>>,
-    /// The id to send next.
-    cursor: u64,
-    /// When the next event is due, at a rate without market mode.
-    next_due: Instant,
+/// Who a session serves.
+pub(crate) struct Peer {
+    /// The connection's number, from 1.
+    pub(crate) connection: u64,
+    /// The request path with its query, for [`MockEvent::AllSent`].
+    pub(crate) path: String,
+    /// Whether frames are wrapped as `{"stream":..,"data":..}`.
+    pub(crate) combined: bool,
+    /// Whether per-connection faults apply to this connection.
+    pub(crate) faulty: bool,
 }
 
 /// One connection's sending side and the faults it still has to inject.
@@ -109,6 +57,7 @@ pub(crate) struct Session<'a> {
     control: TcpStream,
     shared: &'a Shared,
     connection: u64,
+    path: String,
     /// Whether per-connection faults apply to this connection.
     faulty: bool,
     /// Whether frames are wrapped as `{"stream":..,"data":..}`.
@@ -118,6 +67,10 @@ pub(crate) struct Session<'a> {
     sent: u64,
     /// Whether `Faults::bad_frames` are still to be sent.
     bad_frames_pending: bool,
+    /// Whether `Faults::trickle_frame_after` has started trickling.
+    trickling: bool,
+    /// Whether [`MockEvent::AllSent`] has been emitted.
+    all_sent_reported: bool,
     scratch: String,
 }
 
@@ -139,26 +92,27 @@ struct Progress {
 
 impl<'a> Session<'a> {
     /// A session over an upgraded `socket` (`control` is its TCP socket, for timeouts and
-    /// resets), sending `lanes`; `faulty` when per-connection faults apply to it.
+    /// resets) for `peer`, sending `lanes`.
     pub(crate) fn new(
         socket: MockSocket,
         control: TcpStream,
         shared: &'a Shared,
-        connection: u64,
-        faulty: bool,
-        combined: bool,
+        peer: Peer,
         lanes: Vec<Lane>,
     ) -> Self {
         Self {
             socket,
             control,
             shared,
-            connection,
-            faulty,
-            combined,
+            connection: peer.connection,
+            path: peer.path,
+            faulty: peer.faulty,
+            combined: peer.combined,
             lanes,
             sent: 0,
-            bad_frames_pending: faulty && !shared.config.faults.bad_frames.is_empty(),
+            bad_frames_pending: peer.faulty && !shared.config.faults.bad_frames.is_empty(),
+            trickling: false,
+            all_sent_reported: false,
             scratch: String::with_capacity(256),
         }
     }
@@ -166,7 +120,6 @@ impl<'a> Session<'a> {
     /// Runs until the connection ends; returns the number of data messages sent.
     pub(crate) fn run(mut self) -> u64 {
         let config = &self.shared.config;
-        let faults = &config.faults;
         let opened = Instant::now();
         let mut rng = Rng::from_entropy(self.connection);
         let mut next_ping = config.ping_interval.map(|interval| opened + interval);
@@ -179,31 +132,8 @@ impl<'a> Session<'a> {
                 let _ = self.socket.flush();
                 return self.sent;
             }
-            if self.faulty {
-                let limit_reached = |limit: Option<u64>| limit.is_some_and(|k| self.sent >= k);
-                if limit_reached(faults.reset_after_messages) {
-                    let sent = self.sent;
-                    self.reset();
-                    return sent;
-                }
-                if limit_reached(faults.stall_after_messages) {
-                    self.stall();
-                    return self.sent;
-                }
-                if limit_reached(faults.close_after_messages)
-                    || faults
-                        .close_after
-                        .is_some_and(|age| opened.elapsed() >= age)
-                {
-                    self.close_cleanly();
-                    return self.sent;
-                }
-                if self.bad_frames_pending && self.sent >= faults.bad_frames_after {
-                    self.bad_frames_pending = false;
-                    if self.send_bad_frames(&faults.bad_frames) == Link::Gone {
-                        return self.sent;
-                    }
-                }
+            if self.faulty && self.inject_faults(opened, &mut backlogged) == Link::Gone {
+                return self.sent;
             }
             let now = Instant::now();
             if backlogged {
@@ -239,11 +169,19 @@ impl<'a> Session<'a> {
                     Ok(still_backlogged) => backlogged = still_backlogged,
                 }
             }
+            if !backlogged && !self.all_sent_reported && self.exhausted() {
+                self.all_sent_reported = true;
+                self.shared.emit(MockEvent::AllSent {
+                    connection: self.connection,
+                    path: self.path.clone(),
+                    sent: self.sent,
+                });
+            }
             let busy = config.rate == Rate::Unlimited
                 && market_due.is_none()
                 && !self.exhausted()
                 && !backlogged
-                && !(self.faulty && self.at_fault_limit());
+                && !self.data_held();
             if busy {
                 batches += 1;
                 if batches % 16 != 0 {
@@ -275,10 +213,7 @@ impl<'a> Session<'a> {
         loop {
             let mut sent_this_round = false;
             for index in 0..self.lanes.len() {
-                if batch >= UNLIMITED_BATCH
-                    || progress.backlogged
-                    || (self.faulty && self.at_fault_limit())
-                {
+                if batch >= UNLIMITED_BATCH || progress.backlogged || self.data_held() {
                     return Ok(progress);
                 }
                 if !self.lane_due(&self.lanes[index], now, market_due) {
@@ -299,37 +234,82 @@ impl<'a> Session<'a> {
     /// Whether `lane`'s next event is due: its id has happened (market mode), its time has
     /// come (a rate), or always (unlimited) — unless the lane has sent all it may.
     fn lane_due(&self, lane: &Lane, now: Instant, market_due: Option<u64>) -> bool {
+        let unlimited = self.shared.config.rate == Rate::Unlimited;
+        if lane.jump.is_some() {
+            return market_due.is_some() || unlimited || lane.next_due <= now;
+        }
         if self.lane_exhausted(lane) {
             return false;
         }
         match market_due {
             Some(due) => lane.cursor <= due,
-            None => self.shared.config.rate == Rate::Unlimited || lane.next_due <= now,
+            None => unlimited || lane.next_due <= now,
         }
     }
 
-    /// Writes lane `index`'s next event (wrapped on a combined connection). `Ok(true)` when
-    /// the client is slow to read (the frame is buffered); `Err` when the connection is gone.
+    /// Writes lane `index`'s next event (wrapped on a combined connection), or its stray
+    /// event when an id jump is due. `Ok(true)` when the client is slow to read (the frame
+    /// is buffered); `Err` when the connection is gone.
     fn send_next(&mut self, index: usize) -> Result<bool, ()> {
-        let micros = self.shared.config.micros;
-        let lane = &mut self.lanes[index];
-        let payload = {
-            let mut log = lane.log.lock().unwrap_or_else(PoisonError::into_inner);
-            log.payload(lane.cursor, event_time(micros), &mut self.scratch)
-        };
-        let frame = if self.combined {
-            wrap(&lane.name, &payload)
-        } else {
-            payload
-        };
+        let frame = self.render(index);
         let backlogged = match self.socket.write(Message::Text(frame)) {
             Ok(()) => false,
             Err(WsError::Io(error)) if is_timeout(&error) => true,
             Err(_) => return Err(()),
         };
-        lane.cursor += 1;
+        let faults = &self.shared.config.faults;
+        let lane = &mut self.lanes[index];
+        if lane.jump.take().is_none() {
+            if self.faulty {
+                let after = |jump: &&crate::IdJump| jump.after == lane.cursor;
+                lane.jump = faults.id_jumps.iter().find(after).map(|jump| jump.id);
+            }
+            lane.cursor += 1;
+        }
+        lane.sent += 1;
         self.sent += 1;
         Ok(backlogged)
+    }
+
+    /// The frame of lane `index`'s next event: logged (or stray, for an id jump), with
+    /// `"pu":-1` and padding when the faults call for them, wrapped on a combined
+    /// connection.
+    fn render(&mut self, index: usize) -> Utf8Bytes {
+        let faults = &self.shared.config.faults;
+        let now = event_time(self.shared.config.micros);
+        let lane = &self.lanes[index];
+        let mut payload = {
+            let mut log = lane.log.lock().unwrap_or_else(PoisonError::into_inner);
+            match lane.jump {
+                Some(id) => log.stray_payload(id, now, &mut self.scratch),
+                None => log.payload(lane.cursor, now, &mut self.scratch),
+            }
+        };
+        if self.faulty
+            && faults.first_depth_pu_unknown
+            && lane.sent == 0
+            && lane.is_depth()
+            && let Some(rewritten) = with_unknown_previous(&payload)
+        {
+            payload = Utf8Bytes::from(rewritten);
+        }
+        if self.faulty
+            && let Some(size) = faults.huge_frames
+        {
+            let extra = if self.combined {
+                wrap(&lane.name, "").len()
+            } else {
+                0
+            };
+            if let Some(grown) = padded(&payload, extra, size) {
+                payload = Utf8Bytes::from(grown);
+            }
+        }
+        if self.combined {
+            wrap(&lane.name, &payload)
+        } else {
+            payload
+        }
     }
 
     /// Schedules lane `index`'s next event at the configured rate (evenly, or at random when
@@ -353,7 +333,10 @@ impl<'a> Session<'a> {
     /// event or the next ping, at most [`MAX_IDLE_WAIT`].
     fn idle_wait(&self, backlogged: bool, next_ping: Option<Instant>) -> Duration {
         let mut wait = MAX_IDLE_WAIT;
-        if !backlogged {
+        if backlogged && let Some(at) = self.socket.get_ref().next_write_at() {
+            wait = wait.min(at.saturating_duration_since(Instant::now()));
+        }
+        if !backlogged && !self.data_held() {
             let config = &self.shared.config;
             for lane in self.lanes.iter().filter(|lane| !self.lane_exhausted(lane)) {
                 let until = match market_rate(self.shared) {
@@ -380,12 +363,14 @@ impl<'a> Session<'a> {
         self.lanes.iter().all(|lane| self.lane_exhausted(lane))
     }
 
-    /// Whether `lane` has sent all `MockConfig::count` ids.
+    /// Whether `lane` has sent all `MockConfig::count` ids (and no stray event is due).
     fn lane_exhausted(&self, lane: &Lane) -> bool {
-        self.shared
-            .config
-            .count
-            .is_some_and(|count| lane.cursor > count)
+        lane.jump.is_none()
+            && self
+                .shared
+                .config
+                .count
+                .is_some_and(|count| lane.cursor > count)
     }
 
     /// Flushes buffered frames; `Ok(true)` when the client is not keeping up.
