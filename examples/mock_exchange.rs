@@ -147,6 +147,9 @@ fn main() -> Result<(), String> {
                 eprintln!("#{connection} disconnected after {sent} messages");
             }
             MockEvent::HandshakeFailed { detail } => eprintln!("handshake failed: {detail}"),
+            MockEvent::AllSent {
+                connection, sent, ..
+            } => eprintln!("#{connection} sent all its ids ({sent} messages)"),
             MockEvent::ClientClosed { connection } => eprintln!("#{connection} sent a close frame"),
             MockEvent::Rejected { status, .. } => {
                 eprintln!("rejected an upgrade with HTTP {status}")
