@@ -10,6 +10,7 @@ use clap::error::ErrorKind;
 
 use super::{lifecycle, log};
 use crate::config::{self, cli::Cli};
+use crate::util::stderr;
 
 /// Status for a usage error (bad flag, value or config file).
 pub(crate) const USAGE_ERROR_STATUS: u8 = 2;
@@ -30,14 +31,14 @@ where
     let config = match config::build(cli) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("binance-listen: error: {error}");
+            stderr::line(&format!("binance-listen: error: {error}"));
             return ExitCode::from(USAGE_ERROR_STATUS);
         }
     };
     match lifecycle::run(&config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fatal) => {
-            eprintln!("binance-listen: error: {fatal}");
+            stderr::line(&format!("binance-listen: error: {fatal}"));
             ExitCode::FAILURE
         }
     }
@@ -69,7 +70,9 @@ fn report_clap_error(error: &clap::Error) -> ExitCode {
     } else {
         String::new()
     };
-    eprintln!("binance-listen: error: {first}{detail} (see --help)");
+    stderr::line(&format!(
+        "binance-listen: error: {first}{detail} (see --help)"
+    ));
     ExitCode::from(USAGE_ERROR_STATUS)
 }
 
@@ -89,8 +92,8 @@ fn install_panic_hook() {
             .location()
             .map(|at| format!(" at {}:{}", at.file(), at.line()))
             .unwrap_or_default();
-        eprintln!(
+        stderr::line(&format!(
             "binance-listen: internal error in thread '{name}': {message}{location} (please report this)"
-        );
+        ));
     }));
 }
