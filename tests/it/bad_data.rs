@@ -3,7 +3,9 @@
 use binance_mock::{BadFrame, Faults, Rate};
 use binance_mock::{MockConfig, MockEvent};
 
-use crate::support::{Exchange, assert_ids_in_order, run_to_end, summary_count, trade_ids};
+use crate::support::{
+    Exchange, assert_ids_in_order, assert_summary_adds_up, run_to_end, summary_count, trade_ids,
+};
 
 /// Streams 30 trades of ETHUSDT from a mock that sends `frames` on its first connection
 /// after 5 good messages. In market mode ids start wherever the market is when the
@@ -60,6 +62,8 @@ fn every_bad_frame_kind_is_survived_and_reported() {
         0,
         "{stderr}"
     );
+    // Bad frames skipped at the socket (binary, pings of the flood) count as received too.
+    assert_summary_adds_up(&stderr, "ETHUSDT");
 }
 
 #[test]
