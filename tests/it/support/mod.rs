@@ -390,7 +390,7 @@ pub(crate) fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
 
 /// Checks `symbol`'s exit summary adds up: every received frame is in exactly one of
 /// written, dropped, duplicates, skipped, discarded and lost, and nothing is unaccounted.
-pub fn assert_summary_adds_up(stderr: &str, symbol: &str) {
+pub(crate) fn assert_summary_adds_up(stderr: &str, symbol: &str) {
     let count = |field| summary_count(stderr, symbol, field);
     let received = count("received");
     let buckets = [
