@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{lifecycle, log};
+use super::{lifecycle, limits, log};
 use crate::config::{self, cli::Cli};
+use crate::util::stderr;
 
 /// Status for a usage error (bad flag, value or config file).
 pub(crate) const USAGE_ERROR_STATUS: u8 = 2;
@@ -30,14 +31,20 @@ where
     let config = match config::build(cli) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("binance-listen: error: {error}");
+            stderr::line(&format!("binance-listen: error: {error}"));
             return ExitCode::from(USAGE_ERROR_STATUS);
         }
     };
+    if let Err(error) =
+        limits::ensure_descriptors(limits::descriptors_needed(&config), config.symbols.len())
+    {
+        stderr::line(&format!("binance-listen: error: {error}"));
+        return ExitCode::from(USAGE_ERROR_STATUS);
+    }
     match lifecycle::run(&config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fatal) => {
-            eprintln!("binance-listen: error: {fatal}");
+            stderr::line(&format!("binance-listen: error: {fatal}"));
             ExitCode::FAILURE
         }
     }
@@ -54,23 +61,40 @@ fn report_clap_error(error: &clap::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let rendered = error.render().to_string();
-    let mut lines = rendered
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty());
-    let first = lines.next().unwrap_or("invalid command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    // "the following required arguments were not provided:" lists them on the next line.
-    let detail = if first.ends_with(':') {
-        lines
-            .next()
-            .map(|next| format!(" {next}"))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    eprintln!("binance-listen: error: {first}{detail} (see --help)");
+    stderr::line(&format!(
+        "binance-listen: error: {} (see --help)",
+        one_line_usage(&rendered)
+    ));
     ExitCode::from(USAGE_ERROR_STATUS)
+}
+
+/// Clap's rendered error as one line: its message (a list it announces with a colon joined
+/// on, a newline inside a quoted value escaped), then its tip if it has one ("a similar
+/// argument exists"); the usage block and "For more information" are dropped (`--help` is
+/// named instead).
+fn one_line_usage(rendered: &str) -> String {
+    let mut paragraphs = rendered.split("\n\n");
+    let message = paragraphs.next().unwrap_or_default();
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or("invalid command line").trim();
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    for next in lines {
+        if next.starts_with("  ") {
+            line.push(' ');
+            line.push_str(next.trim());
+        } else {
+            // A value that itself holds a newline: keep it visible, on this line.
+            line.push_str("\\n");
+            line.push_str(next);
+        }
+    }
+    if let Some(tip) = paragraphs
+        .map(str::trim)
+        .find_map(|paragraph| paragraph.strip_prefix("tip: "))
+    {
+        line.push_str(&format!(" (tip: {})", tip.replace('\n', " ")));
+    }
+    stderr::one_line(&line).into_owned()
 }
 
 /// Replaces Rust's panic message and backtrace hint with one line that names the thread:
@@ -89,8 +113,8 @@ fn install_panic_hook() {
             .location()
             .map(|at| format!(" at {}:{}", at.file(), at.line()))
             .unwrap_or_default();
-        eprintln!(
+        stderr::line(&format!(
             "binance-listen: internal error in thread '{name}': {message}{location} (please report this)"
-        );
+        ));
     }));
 }

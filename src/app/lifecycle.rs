@@ -20,13 +20,14 @@ use crate::control::stop::StopToken;
 use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
 use crate::pipeline::processor::{Processor, spawn_processor};
-use crate::pipeline::queue::{Frame, frame_queue};
+use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
 use crate::pipeline::reader::{Reader, spawn_reader};
 use crate::stats::report::{StatsSource, spawn_reporter};
 use crate::stats::{LatencySummary, SymbolStats, summary_lines};
 use crate::util::duration::format_duration;
+use crate::util::stderr;
 
 /// How long stopping may take before `app` exits without waiting for a stuck thread
 /// (a reader inside a 10 s TCP connect, a processor blocked on a full stdout pipe).
@@ -40,8 +41,8 @@ struct Pipeline {
     symbol: Symbol,
     stop: StopToken,
     stats: Arc<SymbolStats>,
-    /// A receiver of the symbol's queue, for `--stats` to read its depth.
-    queue: Receiver<Frame>,
+    /// The symbol's queue: its depth for `--stats`, its leftovers at the end.
+    queue: QueueHandle,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -62,6 +63,13 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     let (events, inbox) = unbounded();
     forward_signals(events.clone())
         .map_err(|error| Fatal(format!("cannot install signal handlers: {error}")))?;
+    let stdout = match config.output {
+        OutputTarget::Stdout => Some(
+            StdoutOutput::open()
+                .map_err(|error| Fatal(format!("cannot write to stdout: {error}")))?,
+        ),
+        _ => None,
+    };
     let (endpoint, _simulation) = match &config.source {
         Source::Exchange(endpoint) => (endpoint.clone(), None),
         Source::Simulate => {
@@ -84,7 +92,7 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     let mut outputs = Vec::with_capacity(config.symbols.len());
     for symbol in &config.symbols {
         let stop = StopToken::new();
-        let output = open_output(config, symbol, &stop, &handlers)
+        let output = open_output(config, symbol, &stop, &handlers, stdout.as_ref())
             .map_err(|error| Fatal(format!("{symbol}: {error}")))?;
         outputs.push((stop, output));
     }
@@ -141,6 +149,15 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         // breaks their pipes and lets the processors finish.
         panicked += join_within(stuck, HANDLER_KILL_GRACE).0;
     }
+    // Frames the reader queued after the processor's last look (or while it was stuck):
+    // thrown away now, and counted.
+    for pipeline in &pipelines {
+        let leftovers = pipeline.queue.drain();
+        pipeline
+            .stats
+            .drained
+            .fetch_add(leftovers, std::sync::atomic::Ordering::Relaxed);
+    }
     // After the processors: they publish their last latencies as they finish.
     let latency: Vec<Option<LatencySummary>> = match reporter {
         Some(reporter) => reporter.finish().into_iter().map(Some).collect(),
@@ -152,7 +169,7 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
             (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
         });
         for line in summary_lines(rows) {
-            eprintln!("{line}");
+            stderr::line(&line);
         }
     }
     match ending {
@@ -209,8 +226,12 @@ fn start_pipeline(
         events,
     } = shared;
     let stats = Arc::new(SymbolStats::new(config.stats.is_some()));
-    let (frames, receiver) = frame_queue(config.queue_capacity, config.overflow);
-    let queue = receiver.clone();
+    let bounds = QueueBounds {
+        frames: config.queue_capacity,
+        bytes: config.queue_bytes,
+    };
+    let (frames, receiver) = frame_queue(bounds, config.overflow);
+    let queue = receiver.handle();
     let processor = spawn_processor(Processor {
         symbol: symbol.clone(),
         decoder: Decoder::new(symbol, &config.kinds),
@@ -223,19 +244,21 @@ fn start_pipeline(
         sink: LineSink::new(output),
         events: (*events).clone(),
     })?;
-    let reader = spawn_reader(Reader {
-        symbol: symbol.clone(),
-        decoder: Decoder::new(symbol, &config.kinds),
-        url: endpoint.stream_url(symbol, &config.kinds),
-        endpoint: (*endpoint).clone(),
-        connector: Arc::clone(connector),
-        limiter: Arc::clone(limiter),
-        settings: config.connection,
+    let reader = spawn_reader(
+        Reader {
+            symbol: symbol.clone(),
+            decoder: Decoder::new(symbol, &config.kinds),
+            url: endpoint.stream_url(symbol, &config.kinds),
+            endpoint: (*endpoint).clone(),
+            connector: Arc::clone(connector),
+            limiter: Arc::clone(limiter),
+            settings: config.connection,
+            stop: stop.clone(),
+            stats: Arc::clone(&stats),
+            events: (*events).clone(),
+        },
         frames,
-        stop: stop.clone(),
-        stats: Arc::clone(&stats),
-        events: (*events).clone(),
-    });
+    );
     let reader = match reader {
         Ok(reader) => reader,
         Err(error) => {
@@ -259,9 +282,13 @@ fn open_output(
     symbol: &Symbol,
     stop: &StopToken,
     handlers: &Handlers,
+    stdout: Option<&StdoutOutput>,
 ) -> std::io::Result<Box<dyn LineOutput>> {
     Ok(match &config.output {
-        OutputTarget::Stdout => Box::new(StdoutOutput),
+        OutputTarget::Stdout => match stdout {
+            Some(stdout) => Box::new(stdout.clone()),
+            None => return Err(std::io::Error::other("stdout was not opened")),
+        },
         OutputTarget::Directory(dir) => {
             Box::new(FileOutput::open(dir, symbol).map_err(|error| {
                 std::io::Error::new(

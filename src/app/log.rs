@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::util::stderr::QuietStderr;
+
 /// Installs the global subscriber. `RUST_LOG` rules when set and no `-v`/`-q` was given;
 /// otherwise `verbose - quiet` steps from `info` (our crate) with dependencies at `warn`.
 pub(crate) fn init(verbose: u8, quiet: u8) {
@@ -24,7 +26,7 @@ pub(crate) fn init(verbose: u8, quiet: u8) {
     // `try_init` fails only if a subscriber is already set (tests running `run` twice).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| QuietStderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();

@@ -4,6 +4,7 @@
 
 mod entry;
 mod lifecycle;
+mod limits;
 mod log;
 mod signals;
 mod simulation;

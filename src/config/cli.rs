@@ -10,8 +10,8 @@ use clap::{ArgAction, Parser};
 use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
 
 use super::values::{
-    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_capacity, parse_run_duration,
-    parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
+    parse_run_duration, parse_stats_interval,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
@@ -73,6 +73,11 @@ pub(crate) struct Cli {
     /// Capacity of each symbol's queue, in messages [default: 4096]
     #[arg(long, value_name = "N", value_parser = parse_queue_capacity)]
     pub(crate) queue: Option<usize>,
+
+    /// Payload bytes each symbol's queue may hold, whatever the frame count: huge frames
+    /// behind a slow handler cannot grow memory past it. Units: KiB, MiB, GiB [default: 8MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_queue_bytes)]
+    pub(crate) queue_bytes: Option<u64>,
 
     /// What a full queue does: drop-oldest, drop-newest or block [default: drop-oldest].
     /// Every drop is counted and reported on stderr.

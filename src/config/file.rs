@@ -27,6 +27,7 @@ pub(super) struct Keys {
     pub(super) endpoint: Option<Entry>,
     pub(super) delay: Option<Entry>,
     pub(super) queue: Option<Entry>,
+    pub(super) queue_bytes: Option<Entry>,
     pub(super) overflow: Option<Entry>,
     pub(super) format: Option<Entry>,
     pub(super) ca_cert: Option<Entry>,

@@ -14,12 +14,12 @@ use native_tls::Certificate;
 use super::cli::Cli;
 use super::file::FileConfig;
 use super::values::{
-    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_capacity, parse_run_duration,
-    parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
+    parse_run_duration, parse_stats_interval,
 };
 use super::{
-    Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_CAPACITY, OutputTarget, Source, UNPACED_ATTEMPTS,
-    UsageError,
+    Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, OutputTarget, Source,
+    UNPACED_ATTEMPTS, UsageError,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
@@ -96,6 +96,11 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         file.value("queue", keys.queue.as_ref(), parse_queue_capacity),
     )?
     .unwrap_or(DEFAULT_QUEUE_CAPACITY);
+    let queue_bytes = layered(
+        cli.queue_bytes,
+        file.value("queue_bytes", keys.queue_bytes.as_ref(), parse_queue_bytes),
+    )?
+    .unwrap_or(DEFAULT_QUEUE_BYTES);
     let overflow = layered(
         cli.overflow,
         file.value("overflow", keys.overflow.as_ref(), parsed),
@@ -155,6 +160,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         market,
         source,
         queue_capacity,
+        queue_bytes,
         overflow,
         format,
         output,

@@ -28,6 +28,10 @@ use file::FileConfig;
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
+/// Queue payload bytes per symbol when neither flag nor file sets one: thousands of ordinary
+/// frames (a trade is ~150 bytes, a depth20 ~1.5 KB), a few of the largest (1 MiB by default).
+pub(crate) const DEFAULT_QUEUE_BYTES: u64 = 8 << 20;
+
 /// The attempt allowance for endpoints that are not Binance's: effectively no pacing.
 pub(crate) const UNPACED_ATTEMPTS: u32 = u32::MAX;
 
@@ -92,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) source: Source,
     /// Queue capacity per symbol.
     pub(crate) queue_capacity: usize,
+    /// Queue payload bytes per symbol.
+    pub(crate) queue_bytes: u64,
     /// What a full queue does.
     pub(crate) overflow: OverflowPolicy,
     /// How lines are written.
@@ -122,6 +128,7 @@ impl fmt::Debug for Config {
             .field("market", &self.market)
             .field("source", &self.source)
             .field("queue_capacity", &self.queue_capacity)
+            .field("queue_bytes", &self.queue_bytes)
             .field("overflow", &self.overflow)
             .field("format", &self.format)
             .field("output", &self.output)

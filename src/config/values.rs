@@ -25,6 +25,48 @@ pub(crate) fn parse_queue_capacity(text: &str) -> Result<usize, String> {
     }
 }
 
+/// The smallest `--queue-bytes`: room for a few ordinary frames.
+pub(crate) const MIN_QUEUE_BYTES: u64 = 64 * 1024;
+
+/// Parses a size in bytes: a whole number with an optional unit (`B`, `KiB`, `MiB`, `GiB`,
+/// or `KB`, `MB`, `GB` meaning the same powers of 1024), e.g. `8MiB`, `512KiB`, `65536`.
+///
+/// # Errors
+/// A one-line message naming the value and the accepted form.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "invalid size '{text}': expected a whole number of bytes with an optional unit (KiB, MiB, GiB), like 8MiB"
+        )
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(scale).ok_or_else(bad)
+}
+
+/// Parses `--queue-bytes`: a size of at least [`MIN_QUEUE_BYTES`].
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub(crate) fn parse_queue_bytes(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        bytes if bytes >= MIN_QUEUE_BYTES => Ok(bytes),
+        _ => Err(format!(
+            "invalid queue size '{text}': expected at least 64KiB, like 8MiB"
+        )),
+    }
+}
+
 /// Parses `--max-messages`: a whole number, at least 1.
 ///
 /// # Errors
@@ -136,6 +178,16 @@ mod tests {
     #[test]
     fn numbers_are_range_checked() {
         assert_eq!(parse_queue_capacity("4096"), Ok(4096));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("512kb"), Ok(512 << 10));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert!(parse_size("8 parsecs").is_err());
+        assert!(parse_size("-1MiB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+        assert_eq!(
+            parse_queue_bytes("1KiB"),
+            Err("invalid queue size '1KiB': expected at least 64KiB, like 8MiB".to_owned())
+        );
         assert_eq!(
             parse_queue_capacity("0"),
             Err("invalid queue capacity '0': expected a whole number from 1 to 1000000".to_owned())

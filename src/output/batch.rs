@@ -1,10 +1,18 @@
 //! Where lines go: [`LineOutput`] (stdout here; per-symbol files and handler commands in
-//! `sink`) and [`LineSink`], a processor's batch buffer. Lines are formatted into the batch and written
-//! in one locked `write_all` when the processor is about to wait (its queue ran dry or it is
+//! `sinks`) and [`LineSink`], a processor's batch buffer. Lines are formatted into the batch
+//! and written in one call when the processor is about to wait (its queue ran dry or it is
 //! about to sleep `--delay`) or the batch is full: an idle stream shows each line at once, a
 //! busy one makes few syscalls, and lines of different symbols never interleave.
+//!
+//! An output says what became of the lines it was given ([`Delivered`]): written means what
+//! the output confirms, so the exit summary's counts hold whatever the output does.
 
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rustix::fs::{FileType, OFlags};
 
 /// A batch that reaches this size is written even if more frames are waiting.
 pub(crate) const MAX_BATCH_BYTES: usize = 64 * 1024;
@@ -12,13 +20,44 @@ pub(crate) const MAX_BATCH_BYTES: usize = 64 * 1024;
 /// The batch buffer's first size.
 const INITIAL_BATCH_BYTES: usize = 4 * 1024;
 
+/// What an output did with lines it was given: how many it now confirms written and how
+/// many it lost after accepting them (in this batch or held from earlier ones).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Delivered {
+    /// Lines confirmed written.
+    pub(crate) written: u64,
+    /// Lines accepted earlier and now known lost.
+    pub(crate) lost: u64,
+}
+
+impl Delivered {
+    /// Every one of `lines` written.
+    pub(crate) fn all(lines: u64) -> Self {
+        Self {
+            written: lines,
+            lost: 0,
+        }
+    }
+
+    /// Every one of `lines` lost.
+    pub(crate) fn none(lines: u64) -> Self {
+        Self {
+            written: 0,
+            lost: lines,
+        }
+    }
+}
+
 /// A destination for whole-line batches.
 pub(crate) trait LineOutput: Send {
-    /// Writes `batch`, which holds only whole lines, and flushes it.
+    /// Writes `batch`, which holds `lines` whole lines. Returns what it can say about
+    /// delivery so far and, if the output failed, why; an output may hold lines back as
+    /// unconfirmed (a handler's pipe) and settle them in a later call or in [`close`].
     ///
-    /// # Errors
-    /// The I/O error; `BrokenPipe` means the reader went away (`| head`) and is not a failure.
-    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()>;
+    /// `BrokenPipe` means the reader went away (`| head`) and is not a failure of stdout.
+    ///
+    /// [`close`]: LineOutput::close
+    fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>);
 
     /// What the output is, for error messages: `stdout`, a file's path, a handler command.
     fn describe(&self) -> String;
@@ -30,20 +69,49 @@ pub(crate) trait LineOutput: Send {
     }
 
     /// Called once when the processor stops, after the last batch: close files, let a
-    /// handler read to the end of its input.
-    fn close(&mut self) {}
+    /// handler read to the end of its input. Settles every line still unconfirmed.
+    fn close(&mut self) -> Delivered {
+        Delivered::default()
+    }
 }
 
-/// The process's stdout, shared by every processor; each batch is written under its lock.
-#[derive(Debug, Default)]
-pub(crate) struct StdoutOutput;
+/// The process's stdout, shared by every processor; each batch is written whole under
+/// one lock, so lines of different symbols never interleave.
+///
+/// It writes to its own duplicate of file descriptor 1 rather than through `std::io::Stdout`,
+/// which pretends a closed descriptor (`>&-`) accepts everything: here a write to a closed
+/// stdout fails, and no line is counted written that went nowhere.
+#[derive(Debug, Clone)]
+pub(crate) struct StdoutOutput {
+    stdout: Arc<Mutex<File>>,
+}
+
+impl StdoutOutput {
+    /// The process's stdout.
+    ///
+    /// # Errors
+    /// File descriptor 1 was closed when the program started (`>&-`), or is unusable.
+    pub(crate) fn open() -> io::Result<Self> {
+        let stdout = io::stdout();
+        if was_closed(stdout.as_fd()) {
+            return Err(io::Error::other(
+                "it is closed (>&-), so no line could be written; redirect it to a file or to /dev/null",
+            ));
+        }
+        let fd = stdout.as_fd().try_clone_to_owned()?;
+        Ok(Self {
+            stdout: Arc::new(Mutex::new(File::from(fd))),
+        })
+    }
+}
 
 impl LineOutput for StdoutOutput {
-    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
-        let mut stdout = io::stdout().lock();
-        // std's stdout is line-buffered; a batch of whole lines passes straight through.
-        stdout.write_all(batch)?;
-        stdout.flush()
+    fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
+        let mut stdout = self.stdout.lock().unwrap_or_else(PoisonError::into_inner);
+        match stdout.write_all(batch) {
+            Ok(()) => (Delivered::all(lines), Ok(())),
+            Err(error) => (Delivered::none(lines), Err(error)),
+        }
     }
 
     fn describe(&self) -> String {
@@ -53,6 +121,31 @@ impl LineOutput for StdoutOutput {
     fn is_shared(&self) -> bool {
         true
     }
+}
+
+/// Whether `fd` (stdout) was closed when the program started. Rust's runtime puts
+/// `/dev/null` on a closed standard descriptor before `main`, opened read-write, where a
+/// shell's `>/dev/null` opens it write-only: that tells a closed stdout from a discarded
+/// one, and no line is then counted written that nobody could ever read.
+fn was_closed(fd: BorrowedFd<'_>) -> bool {
+    let Ok(stat) = rustix::fs::fstat(fd) else {
+        return false;
+    };
+    let null = FileType::from_raw_mode(stat.st_mode) == FileType::CharacterDevice
+        && rustix::fs::major(stat.st_rdev) == 1
+        && rustix::fs::minor(stat.st_rdev) == 3;
+    null && rustix::fs::fcntl_getfl(fd).is_ok_and(|flags| flags.contains(OFlags::RDWR))
+}
+
+/// What one flush of a [`LineSink`] did.
+#[derive(Debug)]
+pub(crate) struct Flushed {
+    /// Lines settled by this flush.
+    pub(crate) delivered: Delivered,
+    /// Lines the flush wrote out (confirmed or not), for latency.
+    pub(crate) lines: u64,
+    /// The output's failure, if it failed.
+    pub(crate) result: io::Result<()>,
 }
 
 /// One processor's batch of formatted lines and the output they go to.
@@ -94,9 +187,16 @@ impl LineSink {
         self.output.is_shared()
     }
 
-    /// Closes the output once the processor is done with it.
-    pub(crate) fn close(&mut self) {
-        self.output.close();
+    /// Throws the batch away (the run is stopping and it cannot be written); returns how
+    /// many lines it held.
+    pub(crate) fn abandon(&mut self) -> u64 {
+        self.batch.clear();
+        std::mem::take(&mut self.lines)
+    }
+
+    /// Closes the output once the processor is done with it; settles what it held back.
+    pub(crate) fn close(&mut self) -> Delivered {
+        self.output.close()
     }
 
     /// Drops bytes after the last complete line: what a handler that failed mid-line left.
@@ -119,33 +219,38 @@ impl LineSink {
         self.batch.len() >= MAX_BATCH_BYTES
     }
 
-    /// Writes the batch, if any; returns how many lines it held.
-    ///
-    /// # Errors
-    /// The output's error. The batch is discarded either way: a failed output is not retried.
-    pub(crate) fn flush(&mut self) -> io::Result<u64> {
+    /// Writes the batch, if any. The batch is gone either way: a failed output is not
+    /// retried here (an output that can retry, like a restarted handler, does so itself).
+    pub(crate) fn flush(&mut self) -> Flushed {
         if self.batch.is_empty() {
-            return Ok(0);
+            return Flushed {
+                delivered: Delivered::default(),
+                lines: 0,
+                result: Ok(()),
+            };
         }
-        let result = self.output.write_batch(&self.batch);
-        self.batch.clear();
         let lines = std::mem::take(&mut self.lines);
-        result.map(|()| lines)
+        let (delivered, result) = self.output.write_batch(&self.batch, lines);
+        self.batch.clear();
+        Flushed {
+            delivered,
+            lines,
+            result,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
     struct Recorder(Arc<Mutex<Vec<Vec<u8>>>>);
 
     impl LineOutput for Recorder {
-        fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+        fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
             self.0.lock().unwrap().push(batch.to_vec());
-            Ok(())
+            (Delivered::all(lines), Ok(()))
         }
 
         fn describe(&self) -> String {
@@ -156,8 +261,11 @@ mod tests {
     struct Closed;
 
     impl LineOutput for Closed {
-        fn write_batch(&mut self, _: &[u8]) -> io::Result<()> {
-            Err(io::ErrorKind::BrokenPipe.into())
+        fn write_batch(&mut self, _: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
+            (
+                Delivered::none(lines),
+                Err(io::ErrorKind::BrokenPipe.into()),
+            )
         }
 
         fn describe(&self) -> String {
@@ -173,18 +281,23 @@ mod tests {
             sink.buffer().extend_from_slice(line.as_bytes());
             sink.line_added();
         }
-        assert_eq!(sink.flush().unwrap(), 2);
-        assert_eq!(sink.flush().unwrap(), 0);
+        assert_eq!(sink.flush().delivered, Delivered::all(2));
+        assert_eq!(sink.flush().delivered, Delivered::default());
         assert_eq!(*recorder.0.lock().unwrap(), vec![b"a\nb\n".to_vec()]);
     }
 
     #[test]
-    fn a_closed_output_reports_broken_pipe_and_drops_the_batch() {
+    fn a_closed_output_reports_broken_pipe_and_counts_the_batch_lost() {
         let mut sink = LineSink::new(Box::new(Closed));
         sink.buffer().extend_from_slice(b"a\n");
         sink.line_added();
-        assert_eq!(sink.flush().unwrap_err().kind(), io::ErrorKind::BrokenPipe);
-        assert_eq!(sink.flush().unwrap(), 0);
+        let flushed = sink.flush();
+        assert_eq!(
+            flushed.result.unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
+        assert_eq!(flushed.delivered, Delivered::none(1));
+        assert_eq!(sink.flush().lines, 0);
     }
 
     #[test]
@@ -195,7 +308,7 @@ mod tests {
         sink.line_added();
         sink.buffer().extend_from_slice(b"{\"half");
         sink.discard_partial_line();
-        assert_eq!(sink.flush().unwrap(), 1);
+        assert_eq!(sink.flush().delivered, Delivered::all(1));
         assert_eq!(*recorder.0.lock().unwrap(), vec![b"a\n".to_vec()]);
     }
 

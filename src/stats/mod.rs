@@ -42,46 +42,61 @@ impl Counter {
 #[derive(Debug, Default)]
 #[repr(align(64))]
 pub(crate) struct ReaderCounters {
-    /// Data frames received from the exchange.
-    pub received: Counter,
+    /// Frames taken off the socket: text frames, and the binary, oversized, non-UTF-8 and
+    /// flooding control frames it skips itself.
+    pub(crate) received: Counter,
     /// Bytes of those frames' payloads.
-    pub received_bytes: Counter,
+    pub(crate) received_bytes: Counter,
     /// Frames thrown away because the queue was full (drop-oldest or drop-newest).
-    pub dropped: Counter,
-    /// Binary frames and other frames that are not market data, skipped at the socket.
-    pub bad_frames: Counter,
+    pub(crate) dropped: Counter,
+    /// Frames skipped at the socket: binary, oversized, not UTF-8, control-frame floods, and
+    /// the exchange's `serverShutdown` notices (acted on, not written).
+    pub(crate) skipped: Counter,
+    /// Frames read but never queued because the pipeline was stopping (or a rollover's
+    /// held frames at a stop).
+    pub(crate) discarded: Counter,
     /// Successful connections (the first one included).
-    pub connects: Counter,
+    pub(crate) connects: Counter,
     /// The most frames seen waiting in the queue (sampled).
-    pub queue_high_water: Counter,
+    pub(crate) queue_high_water: Counter,
 }
 
 /// Counters written by the processor thread.
 #[derive(Debug, Default)]
 #[repr(align(64))]
 pub(crate) struct ProcessorCounters {
-    /// Lines handed to the output and accepted by it.
-    pub written: Counter,
+    /// Lines the output confirmed: whole in the file, read by the handler, accepted by
+    /// stdout, acknowledged by the bus.
+    pub(crate) written: Counter,
+    /// Lines the output accepted and then lost: a batch a full disk refused (rolled back),
+    /// lines left unread in a dead handler's pipe.
+    pub(crate) lost: Counter,
     /// Frames the processor skipped: invalid JSON, an unexpected shape, an exchange error
     /// object or another non-market-data message.
-    pub skipped: Counter,
+    pub(crate) skipped: Counter,
     /// Events dropped because their id was already written (overlapping connections, replays).
-    pub duplicates: Counter,
+    pub(crate) duplicates: Counter,
+    /// Frames the processor threw away at a stop: still queued, in hand, or formatted into
+    /// a batch that was never written.
+    pub(crate) discarded: Counter,
     /// Jumps in the id sequence.
-    pub gaps: Counter,
+    pub(crate) gaps: Counter,
     /// Ids missing in those jumps.
-    pub missing_ids: Counter,
+    pub(crate) missing_ids: Counter,
 }
 
 /// Everything counted for one symbol.
 #[derive(Debug, Default)]
 pub(crate) struct SymbolStats {
     /// The reader's side.
-    pub reader: ReaderCounters,
+    pub(crate) reader: ReaderCounters,
     /// The processor's side.
-    pub processor: ProcessorCounters,
+    pub(crate) processor: ProcessorCounters,
+    /// Frames `app` found still queued once both threads had ended, and threw away. Written
+    /// by whichever thread drains (after the pipeline's threads are gone): a locked add.
+    pub(crate) drained: AtomicU64,
     /// Latency histograms, only with `--stats`.
-    pub latency: Option<SharedLatencies>,
+    pub(crate) latency: Option<SharedLatencies>,
 }
 
 impl SymbolStats {
@@ -94,50 +109,65 @@ impl SymbolStats {
     }
 }
 
-/// A point-in-time copy of [`SymbolStats`], with the derived figures a person wants.
+/// A point-in-time copy of [`SymbolStats`]. Every received frame is in exactly one of
+/// written, lost, dropped, duplicates, skipped and discarded, each counted where it
+/// happened; [`Snapshot::unaccounted`] is what is still on its way (in the queue, in hand,
+/// in an output's batch) and is zero once the pipeline's threads have ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Snapshot {
-    /// Data frames received.
-    pub received: u64,
-    /// Lines written.
-    pub written: u64,
+    /// Frames received.
+    pub(crate) received: u64,
+    /// Lines the output confirmed.
+    pub(crate) written: u64,
+    /// Lines the output lost after accepting them.
+    pub(crate) lost: u64,
     /// Frames dropped by the overflow policy.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// Frames skipped as bad data, at the socket or in the processor.
-    pub skipped: u64,
+    pub(crate) skipped: u64,
     /// Events dropped as duplicates.
-    pub duplicates: u64,
+    pub(crate) duplicates: u64,
+    /// Frames thrown away at a stop.
+    pub(crate) discarded: u64,
     /// Jumps in the id sequence.
-    pub gaps: u64,
+    pub(crate) gaps: u64,
     /// Ids missing in those jumps.
-    pub missing_ids: u64,
-    /// Received frames neither written, dropped nor skipped: still queued (or in hand)
-    /// when the run stopped, or lost with a closed output.
-    pub discarded: u64,
+    pub(crate) missing_ids: u64,
     /// Connections made beyond the first.
-    pub reconnects: u64,
+    pub(crate) reconnects: u64,
+}
+
+impl Snapshot {
+    /// Received frames in none of the buckets yet: on their way, or (after the end) lost
+    /// track of, which the summary then says.
+    pub(crate) fn unaccounted(&self) -> i128 {
+        i128::from(self.received)
+            - i128::from(self.written)
+            - i128::from(self.lost)
+            - i128::from(self.dropped)
+            - i128::from(self.skipped)
+            - i128::from(self.duplicates)
+            - i128::from(self.discarded)
+    }
 }
 
 impl SymbolStats {
     /// Reads every counter once.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let received = self.reader.received.get();
-        let dropped = self.reader.dropped.get();
-        let skipped = self.reader.bad_frames.get() + self.processor.skipped.get();
-        let written = self.processor.written.get();
-        let duplicates = self.processor.duplicates.get();
-        // Binary frames never enter the queue, so only processor skips come out of `received`.
-        let accounted = written + dropped + duplicates + self.processor.skipped.get();
+        let (reader, processor) = (&self.reader, &self.processor);
         Snapshot {
-            received,
-            written,
-            dropped,
-            skipped,
-            duplicates,
-            gaps: self.processor.gaps.get(),
-            missing_ids: self.processor.missing_ids.get(),
-            discarded: received.saturating_sub(accounted),
-            reconnects: self.reader.connects.get().saturating_sub(1),
+            received: reader.received.get(),
+            written: processor.written.get(),
+            lost: processor.lost.get(),
+            dropped: reader.dropped.get(),
+            skipped: reader.skipped.get() + processor.skipped.get(),
+            duplicates: processor.duplicates.get(),
+            discarded: reader.discarded.get()
+                + processor.discarded.get()
+                + self.drained.load(Ordering::Relaxed),
+            gaps: processor.gaps.get(),
+            missing_ids: processor.missing_ids.get(),
+            reconnects: reader.connects.get().saturating_sub(1),
         }
     }
 }
@@ -165,9 +195,13 @@ pub(crate) fn summary_lines<'a>(
                     pipeline.human()
                 )
             });
+            let unaccounted = match s.unaccounted() {
+                0 => String::new(),
+                n => format!("  unaccounted {n} (a thread did not finish)"),
+            };
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  gaps {} (missing {})  skipped {}  discarded {}  reconnects {}{latency}",
-                s.received, s.written, s.dropped, s.duplicates, s.gaps, s.missing_ids, s.skipped, s.discarded, s.reconnects
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{unaccounted}{latency}",
+                s.received, s.written, s.dropped, s.duplicates, s.skipped, s.discarded, s.lost, s.gaps, s.missing_ids, s.reconnects
             )
         })
         .collect()
@@ -178,32 +212,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn discarded_is_what_nothing_else_accounts_for() {
+    fn every_bucket_is_counted_where_it_happens() {
         let stats = SymbolStats::default();
         stats.reader.received.add(100);
         stats.reader.dropped.add(10);
-        stats.reader.bad_frames.add(2);
+        stats.reader.skipped.add(2);
+        stats.reader.discarded.add(1);
         stats.reader.connects.add(3);
-        stats.processor.written.add(75);
+        stats.processor.written.add(70);
+        stats.processor.lost.add(3);
         stats.processor.skipped.add(4);
         stats.processor.duplicates.add(5);
+        stats.processor.discarded.add(2);
         stats.processor.gaps.add(1);
         stats.processor.missing_ids.add(9);
+        stats.drained.fetch_add(3, Ordering::Relaxed);
         let snapshot = stats.snapshot();
         assert_eq!(
             snapshot,
             Snapshot {
                 received: 100,
-                written: 75,
+                written: 70,
+                lost: 3,
                 dropped: 10,
                 skipped: 6,
                 duplicates: 5,
+                discarded: 6,
                 gaps: 1,
                 missing_ids: 9,
-                discarded: 6,
                 reconnects: 2,
             }
         );
+        assert_eq!(snapshot.unaccounted(), 0);
+        stats.reader.received.add(1);
+        assert_eq!(stats.snapshot().unaccounted(), 1);
     }
 
     #[test]
@@ -222,7 +264,7 @@ mod tests {
         ]);
         assert_eq!(
             lines[0],
-            "binance-listen: summary ETHUSDT      received 0  written 0  dropped 0  duplicates 0  gaps 0 (missing 0)  skipped 0  discarded 0  reconnects 0"
+            "binance-listen: summary ETHUSDT      received 0  written 0  dropped 0  duplicates 0  skipped 0  discarded 0  lost 0  gaps 0 (missing 0)  reconnects 0"
         );
         assert!(lines[1].starts_with("binance-listen: summary BTCUSD_PERP  received 5  written 5"));
     }

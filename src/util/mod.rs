@@ -3,4 +3,5 @@
 
 pub(crate) mod duration;
 pub(crate) mod jitter;
+pub(crate) mod stderr;
 pub(crate) mod throttle;

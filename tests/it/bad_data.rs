@@ -3,7 +3,10 @@
 use binance_mock::{BadFrame, Faults, Rate};
 use binance_mock::{MockConfig, MockEvent};
 
-use crate::support::{Exchange, assert_ids_in_order, run_to_end, summary_count, trade_ids};
+use crate::support::{
+    Exchange, Listener, PATIENCE, assert_ids_in_order, assert_summary_adds_up, run_to_end,
+    summary_count, trade, trade_ids,
+};
 
 /// Streams 30 trades of ETHUSDT from a mock that sends `frames` on its first connection
 /// after 5 good messages. In market mode ids start wherever the market is when the
@@ -60,6 +63,8 @@ fn every_bad_frame_kind_is_survived_and_reported() {
         0,
         "{stderr}"
     );
+    // Bad frames skipped at the socket (binary, pings of the flood) count as received too.
+    assert_summary_adds_up(&stderr, "ETHUSDT");
 }
 
 #[test]
@@ -93,11 +98,33 @@ fn an_oversized_frame_costs_a_reconnect_not_the_stream() {
 
 #[test]
 fn a_server_shutdown_notice_moves_to_a_new_connection_without_loss() {
-    let (lines, stderr, _exchange) = run_with_bad_frames(vec![BadFrame::ServerShutdown], true);
-    let ids = trade_ids(&lines);
-    let expected: Vec<u64> = (ids[0]..ids[0] + 30).collect();
+    // Market mode: trades happen on the clock, so the two connections overlap in real time.
+    let faults = Faults {
+        faulty_connections: Some(1),
+        bad_frames_after: 5,
+        bad_frames: vec![BadFrame::ServerShutdown],
+        ..Faults::default()
+    };
+    let exchange = Exchange::start(
+        MockConfig::new()
+            .faults(faults)
+            .market(true)
+            .rate(Rate::PerSecond(200.0)),
+    );
+    let mut listener = Listener::start(&["--endpoint", &exchange.url(), "ETHUSDT"]);
+    listener.expect_stderr("announced a shutdown");
+    listener.expect_stderr("switched to connection #2");
+    // Lines from before, during and after the switch: one unbroken run of ids.
+    let ids: Vec<u64> = listener
+        .expect_lines(60)
+        .iter()
+        .map(|line| trade(line).trade_id)
+        .collect();
+    let expected: Vec<u64> = (ids[0]..ids[0] + 60).collect();
     assert_eq!(ids, expected);
-    assert!(stderr.contains("announced a shutdown"), "{stderr}");
-    assert!(stderr.contains("switched to connection #2"), "{stderr}");
+    listener.signal("INT");
+    assert!(listener.expect_exit_within(PATIENCE).success());
+    let stderr = listener.full_stderr();
     assert_eq!(summary_count(&stderr, "ETHUSDT", "gaps"), 0, "{stderr}");
+    assert_summary_adds_up(&stderr, "ETHUSDT");
 }

@@ -4,6 +4,7 @@
 mod bad_data;
 mod cli_errors;
 mod config_file;
+mod environment;
 mod isolation;
 mod kinds;
 mod layout;

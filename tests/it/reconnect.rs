@@ -7,7 +7,8 @@ use binance_mock::{Faults, Rate, Rejection};
 use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{
-    Exchange, Listener, PATIENCE, TempDir, quick_stall_config, summary_count, trade, trade_ids,
+    Exchange, Listener, PATIENCE, TempDir, assert_summary_adds_up, quick_stall_config,
+    summary_count, trade, trade_ids,
 };
 
 fn connections_seen(exchange: &Exchange, count: usize) {
@@ -64,6 +65,7 @@ fn reconnects_after_tcp_resets_and_output_resumes_each_time() {
         "{stderr}"
     );
     assert_eq!(summary_count(&stderr, "ETHUSDT", "duplicates"), 0);
+    assert_summary_adds_up(&stderr, "ETHUSDT");
 }
 
 #[test]

@@ -5,8 +5,8 @@ use binance_mock::Rate;
 use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{
-    AggTradeLine, BookTickerLine, Exchange, Listener, assert_ids_in_order, run_to_end,
-    summary_count, trade,
+    AggTradeLine, BookTickerLine, Exchange, Listener, assert_ids_in_order, assert_summary_adds_up,
+    run_to_end, summary_count, trade,
 };
 
 #[test]
@@ -198,7 +198,7 @@ fn drops_are_counted_reported_and_never_duplicate_lines() {
     ]);
     let report = listener.expect_stderr("queue full");
     assert!(
-        report.contains("symbol=ETHUSDT}: queue full (8 frames), dropped"),
+        report.contains("symbol=ETHUSDT}: queue full (8 frames or "),
         "{report}"
     );
     assert!(report.contains("(drop-newest)"), "{report}");
@@ -226,6 +226,7 @@ fn drops_are_counted_reported_and_never_duplicate_lines() {
     );
     let stderr = listener.full_stderr();
     assert!(summary_count(&stderr, "ETHUSDT", "dropped") > 0, "{stderr}");
+    assert_summary_adds_up(&stderr, "ETHUSDT");
 }
 
 #[test]

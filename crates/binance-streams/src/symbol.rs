@@ -70,10 +70,25 @@ impl FromStr for Symbol {
             ));
         }
         Ok(Self {
-            upper: text.to_uppercase(),
-            lower: text.to_lowercase(),
+            upper: map_case(text, char::to_uppercase),
+            lower: map_case(text, char::to_lowercase),
         })
     }
+}
+
+/// Maps each character of `text` to its other case only where that is one character:
+/// `ß` stays `ß` rather than becoming `SS`, so `straße` and `STRASSE` stay two symbols (and
+/// two output files) and every symbol's two cases map back onto each other.
+fn map_case<I: Iterator<Item = char>>(text: &str, case: impl Fn(char) -> I) -> String {
+    text.chars()
+        .map(|c| {
+            let mut mapped = case(c);
+            match (mapped.next(), mapped.next()) {
+                (Some(single), None) => single,
+                _ => c,
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for Symbol {
@@ -96,6 +111,12 @@ mod tests {
         assert_eq!(eth.lowercase(), "ethusdt");
         assert_eq!(eth, symbol("ETHUSDT"));
         assert_eq!(symbol("btcusd_perp").as_str(), "BTCUSD_PERP");
+        // A case mapping that is not one character to one character is left alone: two
+        // different symbols never share a name (or an output file).
+        assert_eq!(symbol("straße").as_str(), "STRAßE");
+        assert_eq!(symbol("STRAßE"), symbol("straße"));
+        assert_ne!(symbol("straße"), symbol("STRASSE"));
+        assert_eq!(symbol("STRAßE").lowercase(), "straße");
     }
 
     #[test]

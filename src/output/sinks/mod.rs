@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tracing::warn;
 
 use crate::control::stop::StopToken;
-use crate::output::batch::LineOutput;
+use crate::output::batch::{Delivered, LineOutput};
 use crate::util::duration::format_duration;
 use binance_streams::Symbol;
 
@@ -53,20 +53,24 @@ impl FileOutput {
 }
 
 impl LineOutput for FileOutput {
-    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+    fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
         // One write per batch of whole lines, straight to the file: nothing is held in a
         // user-space buffer that an exit could lose.
-        self.file.write_all(batch)
+        match self.file.write_all(batch) {
+            Ok(()) => (Delivered::all(lines), Ok(())),
+            Err(error) => (Delivered::none(lines), Err(error)),
+        }
     }
 
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
 
-    fn close(&mut self) {
+    fn close(&mut self) -> Delivered {
         if let Err(error) = self.file.sync_data() {
             warn!("cannot sync {}: {error}", self.path.display());
         }
+        Delivered::default()
     }
 }
 
@@ -201,17 +205,21 @@ impl ExecOutput {
 }
 
 impl LineOutput for ExecOutput {
-    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+    fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
         loop {
             let written = match self.stdin.as_mut() {
                 Some(stdin) => stdin.write_all(batch),
                 None => Err(io::ErrorKind::BrokenPipe.into()),
             };
             match written {
-                Ok(()) => return Ok(()),
+                Ok(()) => return (Delivered::all(lines), Ok(())),
                 // The handler is gone; the batch goes to its successor, whole.
-                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => self.restart()?,
-                Err(error) => return Err(error),
+                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                    if let Err(error) = self.restart() {
+                        return (Delivered::none(lines), Err(error));
+                    }
+                }
+                Err(error) => return (Delivered::none(lines), Err(error)),
             }
         }
     }
@@ -220,13 +228,13 @@ impl LineOutput for ExecOutput {
         format!("handler `{}`", self.command)
     }
 
-    fn close(&mut self) {
+    fn close(&mut self) -> Delivered {
         // End of input: a handler that reads to EOF finishes and exits.
         self.stdin = None;
         let deadline = Instant::now() + HANDLER_EXIT_GRACE;
         while Instant::now() < deadline {
             match lock(&self.child).try_wait() {
-                Ok(Some(_)) | Err(_) => return,
+                Ok(Some(_)) | Err(_) => return Delivered::default(),
                 Ok(None) => {}
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -237,6 +245,7 @@ impl LineOutput for ExecOutput {
             format_duration(HANDLER_EXIT_GRACE)
         );
         kill_group(&mut lock(&self.child));
+        Delivered::default()
     }
 }
 
@@ -282,7 +291,7 @@ mod tests {
         let symbol: Symbol = "ethusdt".parse().unwrap();
         for line in [&b"a\n"[..], b"b\n"] {
             let mut output = FileOutput::open(&dir, &symbol).unwrap();
-            output.write_batch(line).unwrap();
+            output.write_batch(line, 1).1.unwrap();
             output.close();
         }
         let path = symbol_file(&dir, &symbol);
@@ -298,7 +307,7 @@ mod tests {
             path: PathBuf::from("/dev/full"),
             file: OpenOptions::new().append(true).open("/dev/full").unwrap(),
         };
-        let error = output.write_batch(b"line\n").unwrap_err();
+        let error = output.write_batch(b"line\n", 1).1.unwrap_err();
         assert_eq!(error.raw_os_error(), Some(28), "ENOSPC expected: {error}");
         assert_eq!(output.describe(), "/dev/full");
         drop(symbol);
@@ -316,7 +325,7 @@ mod tests {
         );
         let mut handler =
             ExecOutput::spawn(&template, &symbol, StopToken::new(), &Handlers::default()).unwrap();
-        handler.write_batch(b"one\ntwo\n").unwrap();
+        handler.write_batch(b"one\ntwo\n", 2).1.unwrap();
         handler.close();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
@@ -356,7 +365,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         let _ = lock(&handler.child).wait();
-        handler.write_batch(b"kept\n").unwrap();
+        handler.write_batch(b"kept\n", 1).1.unwrap();
         handler.close();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept\n");
         std::fs::remove_dir_all(dir).unwrap();

@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
+use crossbeam_channel::{Sender, TryRecvError};
 use tracing::{debug, error, warn};
 
 use crate::control::events::{AppEvent, ExitGuard};
 use crate::control::stop::StopToken;
 use crate::control::supervise::{Supervision, supervise};
-use crate::output::batch::LineSink;
+use crate::output::batch::{Delivered, LineSink};
 use crate::output::{LineHead, OutputFormat, write_line};
-use crate::pipeline::queue::Frame;
+use crate::pipeline::queue::{Frame, FrameReceiver};
 use crate::pipeline::sequence::{SequenceCheck, Verdict};
 use crate::stats::SymbolStats;
 use crate::stats::latency::LatencyRecorder;
@@ -50,7 +50,7 @@ pub(crate) struct Processor {
     /// Stop after this many lines (`--max-messages`).
     pub max_messages: Option<u64>,
     /// The symbol's queue.
-    pub frames: Receiver<Frame>,
+    pub frames: FrameReceiver,
     /// The pipeline's stop token.
     pub stop: StopToken,
     /// The symbol's counters.
@@ -125,7 +125,7 @@ impl Processor {
         };
         let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
         let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
-        self.sink.close();
+        self.finish();
         if let (Some(recorder), Some(shared)) = (&mut state.latency, &self.stats.latency) {
             recorder.publish(shared);
         }
@@ -163,6 +163,9 @@ impl Processor {
                     if !self.delay.is_zero() {
                         // Show what is done before sleeping, as a real handler's output would.
                         if !self.flush(&mut state.latency) || !self.stop.sleep(self.delay) {
+                            // Stopping with this frame in hand: it is never written.
+                            state.in_hand = false;
+                            self.stats.processor.discarded.add(1);
                             return Ended::Stopped;
                         }
                     }
@@ -293,9 +296,29 @@ impl Processor {
         if state.reports.has_pending() || state.gaps.has_pending() {
             self.report_held_back(state);
         }
-        select! {
-            recv(self.frames) -> frame => frame.ok(),
-            recv(self.stop.wake_channel()) -> _ => None,
+        self.frames.recv_or_stop(&self.stop)
+    }
+
+    /// After the loop: frames still queued, and lines formatted but never handed to the
+    /// output, are thrown away and counted; then the output is closed, settling the lines
+    /// it held back. Anything the reader queues after this is drained by `app`.
+    fn finish(&mut self) {
+        let mut discarded = self.sink.abandon();
+        while self.frames.try_recv().is_ok() {
+            discarded += 1;
+        }
+        self.stats.processor.discarded.add(discarded);
+        let delivered = self.sink.close();
+        self.count(delivered);
+    }
+
+    /// Counts what the output settled.
+    fn count(&self, delivered: Delivered) {
+        if delivered.written > 0 {
+            self.stats.processor.written.add(delivered.written);
+        }
+        if delivered.lost > 0 {
+            self.stats.processor.lost.add(delivered.lost);
         }
     }
 
@@ -314,17 +337,15 @@ impl Processor {
     fn flush(&mut self, latency: &mut Option<LatencyRecorder>) -> bool {
         let flushed = self.sink.flush();
         if let (Some(recorder), Some(shared)) = (latency.as_mut(), &self.stats.latency) {
-            match flushed {
-                Ok(0) => {}
-                Ok(_) => recorder.batch_written(unix_micros(), shared),
-                Err(_) => recorder.batch_lost(),
+            match (&flushed.result, flushed.lines) {
+                (_, 0) => {}
+                (Ok(()), _) => recorder.batch_written(unix_micros(), shared),
+                (Err(_), _) => recorder.batch_lost(),
             }
         }
-        match flushed {
-            Ok(lines) => {
-                self.stats.processor.written.add(lines);
-                true
-            }
+        self.count(flushed.delivered);
+        match flushed.result {
+            Ok(()) => true,
             Err(error) => self.output_failed(&error),
         }
     }

@@ -3,7 +3,7 @@
 use super::reports::excerpt;
 use super::*;
 use crate::output::batch::LineOutput;
-use crate::pipeline::queue::{OverflowPolicy, Pushed, frame_queue};
+use crate::pipeline::queue::{OverflowPolicy, Pushed, QueueBounds, frame_queue};
 use crossbeam_channel::unbounded;
 use std::sync::Mutex;
 
@@ -11,9 +11,9 @@ use std::sync::Mutex;
 struct Recorder(Arc<Mutex<Vec<u8>>>);
 
 impl LineOutput for Recorder {
-    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+    fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
         self.0.lock().unwrap().extend_from_slice(batch);
-        Ok(())
+        (Delivered::all(lines), Ok(()))
     }
 
     fn describe(&self) -> String {
@@ -29,7 +29,11 @@ fn trade(id: u64) -> String {
 
 #[test]
 fn writes_good_frames_skips_bad_ones_and_stops_at_max_messages() {
-    let (frames, receiver) = frame_queue(16, OverflowPolicy::Block);
+    let bounds = QueueBounds {
+        frames: 16,
+        bytes: 1 << 20,
+    };
+    let (mut frames, receiver) = frame_queue(bounds, OverflowPolicy::Block);
     let (events, app) = unbounded();
     let recorder = Recorder::default();
     let stats = Arc::new(SymbolStats::default());
@@ -51,6 +55,7 @@ fn writes_good_frames_skips_bad_ones_and_stops_at_max_messages() {
         let frame = Frame {
             payload: payload.into(),
             recv_time_us: 7,
+            connection: 1,
         };
         assert_eq!(frames.push(frame, &stop), Pushed::Queued { dropped: 0 });
     }

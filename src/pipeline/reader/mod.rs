@@ -18,6 +18,7 @@ pub(crate) mod backoff;
 pub(crate) mod connect;
 pub(crate) mod limiter;
 pub(crate) mod link;
+mod notes;
 mod rollover;
 
 use std::io;
@@ -99,8 +100,6 @@ pub(crate) struct Reader {
     pub limiter: Arc<ConnectLimiter>,
     /// Ages, timeouts and limits.
     pub settings: ConnectionSettings,
-    /// The symbol's queue.
-    pub frames: FrameSender,
     /// The pipeline's stop token.
     pub stop: StopToken,
     /// The symbol's counters.
@@ -113,11 +112,11 @@ pub(crate) struct Reader {
 ///
 /// # Errors
 /// The OS refused to create the thread.
-pub(crate) fn spawn_reader(reader: Reader) -> io::Result<JoinHandle<()>> {
+pub(crate) fn spawn_reader(reader: Reader, frames: FrameSender) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name(reader.symbol.thread_name("ws-"))
         .stack_size(READER_STACK_BYTES)
-        .spawn(move || reader.run())
+        .spawn(move || reader.run(frames))
 }
 
 /// What happens after a connection's reading loop.
@@ -149,6 +148,8 @@ enum NotOpened {
 
 /// State that survives reconnects (and restarts after an internal error).
 struct Session {
+    /// The symbol's queue.
+    frames: FrameSender,
     /// Frames pushed, for sampling the queue depth.
     pushes: u64,
     backoff: Backoff,
@@ -159,7 +160,7 @@ struct Session {
 }
 
 impl Reader {
-    fn run(self) {
+    fn run(self, frames: FrameSender) {
         // Every log line of this thread names its symbol through this span.
         let _span = tracing::info_span!("reader", symbol = %self.symbol).entered();
         let _guard = ExitGuard {
@@ -169,6 +170,7 @@ impl Reader {
             events: self.events.clone(),
         };
         let mut session = Session {
+            frames,
             pushes: 0,
             backoff: Backoff::new(),
             connections: 0,
@@ -325,14 +327,11 @@ impl Reader {
             match link.read() {
                 Received::Data(payload) => {
                     if is_server_shutdown(&payload) {
-                        info!(
-                            "the server announced a shutdown of connection #{}",
-                            link.number
-                        );
+                        self.note_server_shutdown(&link);
                         shutdown_announced = true;
                         continue;
                     }
-                    let frame = self.stamp(payload, link.received_at());
+                    let frame = self.stamp(payload, &link);
                     if !self.enqueue(frame, session) {
                         link.close(self.stop.is_triggered());
                         return Next::Stopped;
@@ -343,7 +342,7 @@ impl Reader {
                         return lost(&link, reason, false);
                     }
                     if let Some(count) = session.drops.due(Instant::now()) {
-                        self.report_drops(count);
+                        self.report_drops(count, session);
                     }
                 }
                 Received::Closed(reason) => return lost(&link, reason, true),
@@ -362,86 +361,37 @@ impl Reader {
         }
     }
 
-    /// Counts and reports a frame that is not data; returns a reason when the connection
-    /// cannot continue.
-    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
-    // idle reader's stack keeps resident.
-    #[inline(never)]
-    fn note_bad_frame(&self, received: &Received, session: &mut Session) -> Option<String> {
-        let (index, what, fatal) = match received {
-            Received::Binary(bytes) => {
-                (0, format!("skipped a binary frame of {bytes} bytes"), false)
-            }
-            Received::Control { flood: true } => (
-                1,
-                format!(
-                    "skipped a control-frame flood (over {} pings/pongs a second)",
-                    link::CONTROL_FLOOD_PER_SECOND
-                ),
-                false,
-            ),
-            Received::Unreadable(detail) => (2, detail.clone(), true),
-            _ => return None,
-        };
-        self.stats.reader.bad_frames.add(1);
-        if let Some(count) = session.bad_frames[index].record(1, Instant::now()) {
-            if count == 1 {
-                warn!("bad frame: {what}");
-            } else {
-                warn!(
-                    "skipped {count} bad frames in the last {}s; latest: {what}",
-                    REPORT_INTERVAL.as_secs()
-                );
-            }
-        }
-        fatal.then_some(what)
-    }
-
-    /// Wraps a payload with its receive time (when its bytes were read) and counts it.
-    fn stamp(&self, payload: Utf8Bytes, recv_time_us: u64) -> Frame {
+    /// Wraps a payload with its receive time (when its bytes were read) and connection,
+    /// and counts it received.
+    fn stamp(&self, payload: Utf8Bytes, link: &Link) -> Frame {
         let counters = &self.stats.reader;
         counters.received.add(1);
         counters.received_bytes.add(payload.len() as u64);
         Frame {
             payload,
-            recv_time_us,
+            recv_time_us: link.received_at(),
+            connection: u32::try_from(link.number).unwrap_or(u32::MAX),
         }
     }
 
-    /// Queues a frame under the overflow policy; `false` when the pipeline is stopping.
+    /// Queues a frame under the overflow policy; `false` when the pipeline is stopping (the
+    /// frame is then counted discarded, never written).
     fn enqueue(&self, frame: Frame, session: &mut Session) -> bool {
         session.pushes = session.pushes.wrapping_add(1);
         if session.pushes % QUEUE_DEPTH_SAMPLE_EVERY == 0 {
             // Reading the depth touches the processor's side of the queue: sample it.
-            let depth = self.frames.len() as u64;
+            let depth = session.frames.len() as u64;
             self.stats.reader.queue_high_water.raise_to(depth);
         }
-        match self.frames.push(frame, &self.stop) {
+        match session.frames.push(frame, &self.stop) {
             Pushed::Queued { dropped: 0 } => {}
-            Pushed::Queued { dropped } => {
-                self.stats
-                    .reader
-                    .queue_high_water
-                    .raise_to(self.frames.capacity() as u64);
-                self.stats.reader.dropped.add(dropped);
-                if let Some(count) = session.drops.record(dropped, Instant::now()) {
-                    self.report_drops(count);
-                }
+            Pushed::Queued { dropped } => self.note_drops(dropped, session),
+            Pushed::Stopped | Pushed::Closed => {
+                self.stats.reader.discarded.add(1);
+                return false;
             }
-            Pushed::Stopped | Pushed::Closed => return false,
         }
         !self.stop.is_triggered()
-    }
-
-    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
-    // idle reader's stack keeps resident.
-    #[inline(never)]
-    fn report_drops(&self, count: u64) {
-        warn!(
-            "queue full ({} frames), dropped {count} frame(s) ({})",
-            self.frames.capacity(),
-            self.frames.policy()
-        );
     }
 }
 

@@ -49,54 +49,73 @@ impl Reader {
             return Next::Continue(Box::new(new));
         }
         let started = Instant::now();
-        let mut held: Vec<Frame> = Vec::new();
+        let mut held = Held::default();
         let mut old_open = true;
         let mut old_last_id: Option<u64> = None;
         let mut new_first: Option<(Option<u64>, Instant)> = None;
+        // The hold is bounded like the queue it feeds: a rollover never holds more frames
+        // or bytes than the symbol's queue may.
+        let bounds = session.frames.bounds();
         loop {
             if self.stop.is_triggered() {
+                self.stats.reader.discarded.add(held.frames.len() as u64);
                 old.close(self.stop.is_triggered());
                 new.close(self.stop.is_triggered());
                 return Next::Stopped;
             }
             if old_open {
                 match old.read() {
-                    Received::Data(payload) if !is_server_shutdown(&payload) => {
+                    Received::Data(payload) if is_server_shutdown(&payload) => {
+                        self.note_server_shutdown(&old);
+                    }
+                    Received::Data(payload) => {
                         if let Some((id, _)) = self.overlap_position(&payload) {
                             old_last_id = Some(id);
                         }
-                        let frame = self.stamp(payload, old.received_at());
+                        let frame = self.stamp(payload, &old);
                         if !self.enqueue(frame, session) {
+                            self.stats.reader.discarded.add(held.frames.len() as u64);
                             old.close(self.stop.is_triggered());
                             new.close(self.stop.is_triggered());
                             return Next::Stopped;
                         }
                     }
-                    Received::Closed(_) | Received::Failed(_) | Received::Unreadable(_) => {
-                        old_open = false;
+                    Received::Closed(_) | Received::Failed(_) => old_open = false,
+                    other => {
+                        if self.note_bad_frame(&other, session).is_some() {
+                            old_open = false;
+                        }
                     }
-                    _ => {}
                 }
             }
             match new.read() {
-                Received::Data(payload) if !is_server_shutdown(&payload) => {
+                Received::Data(payload) if is_server_shutdown(&payload) => {
+                    self.note_server_shutdown(&new);
+                }
+                Received::Data(payload) => {
                     if new_first.is_none() {
                         let first = self.overlap_position(&payload).map(|(_, first)| first);
                         new_first = Some((first, Instant::now()));
                     }
-                    let frame = self.stamp(payload, new.received_at());
+                    let frame = self.stamp(payload, &new);
                     held.push(frame);
                 }
-                Received::Closed(reason)
-                | Received::Failed(reason)
-                | Received::Unreadable(reason) => {
+                Received::Closed(reason) | Received::Failed(reason) => {
                     warn!(
                         "replacement connection #{} failed ({reason}); keeping #{}",
                         new.number, old.number
                     );
-                    return self.keep_old(old, old_open, held, session);
+                    return self.keep_old(old, old_open, held.frames, session);
                 }
-                _ => {}
+                other => {
+                    if let Some(reason) = self.note_bad_frame(&other, session) {
+                        warn!(
+                            "replacement connection #{} failed ({reason}); keeping #{}",
+                            new.number, old.number
+                        );
+                        return self.keep_old(old, old_open, held.frames, session);
+                    }
+                }
             }
             let caught_up = match (old_last_id, new_first) {
                 (Some(old_last), Some((Some(new_first_id), _))) => old_last + 1 >= new_first_id,
@@ -106,15 +125,15 @@ impl Reader {
                 Some((_, at)) => at.elapsed() >= MAX_CATCH_UP,
                 None => started.elapsed() >= QUIET_OVERLAP,
             };
-            if caught_up || !old_open || waited_too_long || held.len() >= MAX_HELD_FRAMES {
+            let hold_full = held.frames.len() >= bounds.frames.min(MAX_HELD_FRAMES)
+                || held.bytes >= bounds.bytes;
+            if caught_up || !old_open || waited_too_long || hold_full {
                 if old_open {
                     old.close(self.stop.is_triggered());
                 }
-                for frame in held {
-                    if !self.enqueue(frame, session) {
-                        new.close(self.stop.is_triggered());
-                        return Next::Stopped;
-                    }
+                if !self.release(held.frames, session) {
+                    new.close(self.stop.is_triggered());
+                    return Next::Stopped;
                 }
                 info!(
                     "switched to connection #{} after {} of overlap",
@@ -129,6 +148,20 @@ impl Reader {
         }
     }
 
+    /// Queues frames held during an overlap; `false` when the pipeline stops first (the
+    /// rest are counted discarded).
+    fn release(&self, held: Vec<Frame>, session: &mut Session) -> bool {
+        let total = held.len() as u64;
+        for (index, frame) in held.into_iter().enumerate() {
+            if !self.enqueue(frame, session) {
+                // `enqueue` counted the frame it could not queue; the rest never tried.
+                self.stats.reader.discarded.add(total - index as u64 - 1);
+                return false;
+            }
+        }
+        true
+    }
+
     /// The replacement failed during the overlap: pass on what it delivered (the processor
     /// drops what the old one also delivers) and carry on with the old connection.
     // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
@@ -141,11 +174,9 @@ impl Reader {
         held: Vec<Frame>,
         session: &mut Session,
     ) -> Next {
-        for frame in held {
-            if !self.enqueue(frame, session) {
-                old.close(self.stop.is_triggered());
-                return Next::Stopped;
-            }
+        if !self.release(held, session) {
+            old.close(self.stop.is_triggered());
+            return Next::Stopped;
         }
         if !old_open {
             return lost(&old, "closed during a rollover".to_owned(), false);
@@ -168,5 +199,19 @@ impl Reader {
                 .map(|point| (point.id, point.first.unwrap_or(point.id))),
             _ => None,
         }
+    }
+}
+
+/// Frames of the replacement held back during an overlap, and their payload bytes.
+#[derive(Default)]
+struct Held {
+    frames: Vec<Frame>,
+    bytes: u64,
+}
+
+impl Held {
+    fn push(&mut self, frame: Frame) {
+        self.bytes += frame.payload.len() as u64;
+        self.frames.push(frame);
     }
 }

@@ -388,6 +388,30 @@ pub(crate) fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("no '{field}' in {summary}"))
 }
 
+/// Checks `symbol`'s exit summary adds up: every received frame is in exactly one of
+/// written, dropped, duplicates, skipped, discarded and lost, and nothing is unaccounted.
+pub(crate) fn assert_summary_adds_up(stderr: &str, symbol: &str) {
+    let count = |field| summary_count(stderr, symbol, field);
+    let received = count("received");
+    let buckets = [
+        "written",
+        "dropped",
+        "duplicates",
+        "skipped",
+        "discarded",
+        "lost",
+    ];
+    let total: u64 = buckets.iter().map(|field| count(field)).sum();
+    assert_eq!(
+        received, total,
+        "{symbol}: received {received} but the buckets add up to {total}:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("unaccounted"),
+        "{symbol}: something was unaccounted:\n{stderr}"
+    );
+}
+
 /// A config file whose `[connection]` table has short stall timers (ping after 300 ms of
 /// silence, dead 700 ms later), so stall tests finish in about a second.
 pub(crate) fn quick_stall_config(dir: &TempDir) -> String {

@@ -1,0 +1,388 @@
+//! The bounded queue between a symbol's reader and its processor: [`Frame`], the
+//! [`OverflowPolicy`] that decides what a full queue does, [`FrameSender`], the reader's end,
+//! which applies it and says how many frames it dropped, and [`FrameReceiver`], the
+//! processor's end.
+//!
+//! The queue is bounded twice: in frames (`--queue`) and in payload bytes (`--queue-bytes`),
+//! so a burst of huge frames cannot grow memory past the byte bound whatever the frame count.
+//! A frame larger than the whole byte bound is still let into an empty queue (it could never
+//! pass otherwise): a symbol's queue holds at most `--queue-bytes` plus one frame.
+//!
+//! It is crossbeam's linked-block channel with both bounds enforced by its one sender, not
+//! crossbeam's array channel: an array of 4096 slots is allocated and touched up front
+//! (~200 KB per symbol, 200 MB for 1,000 quiet symbols), while blocks of 31 slots come and go
+//! with what is actually queued, so a quiet symbol costs one block.
+//!
+//! Byte accounting costs no locked instruction: the reader alone counts bytes in, the
+//! processor alone counts bytes out (a plain store), and the reader re-reads the processor's
+//! count only when its stale view says the byte bound is near. Under `--overflow block` a
+//! reader facing a full queue parks until the processor frees room (or the pipeline stops):
+//! it burns no CPU while the consumer is slow.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+#[cfg(test)]
+use crossbeam_channel::RecvTimeoutError;
+use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, select, unbounded};
+use tungstenite::Utf8Bytes;
+
+use crate::control::stop::StopToken;
+
+/// One text frame as it came off the socket. The payload is tungstenite's reference-counted
+/// slice of its read buffer: moving a `Frame` through the queue copies 48 bytes, never the text.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// The payload exactly as received.
+    pub(crate) payload: Utf8Bytes,
+    /// Local wall-clock receive time, microseconds since the Unix epoch.
+    pub(crate) recv_time_us: u64,
+    /// The symbol's connection it arrived on, from 1: a new connection is evidence for a
+    /// restarted sequence, and recordings keep it.
+    #[allow(dead_code)] // Read by the sequence check, which is being reworked.
+    pub(crate) connection: u32,
+}
+
+impl Frame {
+    /// The bytes the frame holds in memory, for the byte bound.
+    fn bytes(&self) -> u64 {
+        self.payload.len() as u64
+    }
+}
+
+/// What a full queue does with the next frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum OverflowPolicy {
+    /// Throw away the oldest queued frame to make room: the output stays current.
+    #[default]
+    DropOldest,
+    /// Throw away the new frame: the output keeps what was queued first.
+    DropNewest,
+    /// Wait for room: nothing is dropped, but the reader stops reading the socket meanwhile,
+    /// so the exchange may disconnect a reader that lags too long.
+    Block,
+}
+
+impl OverflowPolicy {
+    /// The name users type.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::DropOldest => "drop-oldest",
+            Self::DropNewest => "drop-newest",
+            Self::Block => "block",
+        }
+    }
+}
+
+impl FromStr for OverflowPolicy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::DropOldest, Self::DropNewest, Self::Block]
+            .into_iter()
+            .find(|policy| policy.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                format!(
+                    "unknown overflow policy '{text}': expected drop-oldest, drop-newest or block"
+                )
+            })
+    }
+}
+
+impl fmt::Display for OverflowPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What became of a pushed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Queued, after dropping this many frames (0 when there was room).
+    Queued {
+        /// Frames dropped to make room (drop-oldest) or the new frame itself (drop-newest).
+        dropped: u64,
+    },
+    /// The stop token fired while waiting for room (block policy); the frame was not queued.
+    Stopped,
+    /// The processor is gone; nothing can be queued any more.
+    Closed,
+}
+
+/// How long a parked reader waits before looking again on its own, in case a wake-up was
+/// missed: a safety net, not a poll (the processor wakes it as soon as it takes a frame).
+const PARK_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// The processor publishes bytes taken at least this often (in bytes): a stale count only
+/// makes the reader think the queue fuller than it is, by at most this much.
+const POPPED_PUBLISH_BYTES: u64 = 64 * 1024;
+
+/// The queue's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueueBounds {
+    /// Frames the queue may hold (`--queue`).
+    pub(crate) frames: usize,
+    /// Payload bytes the queue may hold (`--queue-bytes`).
+    pub(crate) bytes: u64,
+}
+
+/// What both ends share.
+#[derive(Debug)]
+struct Shared {
+    /// Payload bytes the processor has taken, published by it alone.
+    popped_bytes: AtomicU64,
+    /// The reader is parked waiting for room (block policy).
+    reader_parked: AtomicBool,
+    /// A wake-up for the parked reader.
+    room: Sender<()>,
+}
+
+/// The reader's end of a symbol's queue.
+#[derive(Debug)]
+pub(crate) struct FrameSender {
+    sender: Sender<Frame>,
+    /// Drop-oldest needs to take the head of the queue: the reader holds a receiver too.
+    oldest: Receiver<Frame>,
+    shared: Arc<Shared>,
+    room: Receiver<()>,
+    /// There is one sender, so checking the bounds before a send cannot overshoot: the
+    /// processor only ever makes the queue shorter.
+    bounds: QueueBounds,
+    policy: OverflowPolicy,
+    /// Bytes pushed, and bytes the reader itself dropped from the head (drop-oldest).
+    pushed_bytes: u64,
+    dropped_bytes: u64,
+    /// The processor's `popped_bytes` when last read.
+    popped_seen: u64,
+}
+
+/// The processor's end of a symbol's queue.
+#[derive(Debug)]
+pub(crate) struct FrameReceiver {
+    receiver: Receiver<Frame>,
+    shared: Arc<Shared>,
+    /// Bytes taken; published to `shared` in steps of [`POPPED_PUBLISH_BYTES`] or when idle.
+    popped_bytes: u64,
+    published: u64,
+}
+
+/// Creates a queue with `bounds`: the reader's [`FrameSender`] and the processor's
+/// [`FrameReceiver`].
+pub(crate) fn frame_queue(
+    bounds: QueueBounds,
+    policy: OverflowPolicy,
+) -> (FrameSender, FrameReceiver) {
+    let (sender, receiver) = unbounded();
+    let (room, woken) = bounded(1);
+    let shared = Arc::new(Shared {
+        popped_bytes: AtomicU64::new(0),
+        reader_parked: AtomicBool::new(false),
+        room,
+    });
+    let frames = FrameSender {
+        sender,
+        oldest: receiver.clone(),
+        shared: Arc::clone(&shared),
+        room: woken,
+        bounds: QueueBounds {
+            frames: bounds.frames.max(1),
+            bytes: bounds.bytes.max(1),
+        },
+        policy,
+        pushed_bytes: 0,
+        dropped_bytes: 0,
+        popped_seen: 0,
+    };
+    let receiver = FrameReceiver {
+        receiver,
+        shared,
+        popped_bytes: 0,
+        published: 0,
+    };
+    (frames, receiver)
+}
+
+impl FrameSender {
+    /// The queue's bounds.
+    pub(crate) fn bounds(&self) -> QueueBounds {
+        self.bounds
+    }
+
+    /// What a full queue does.
+    pub(crate) fn policy(&self) -> OverflowPolicy {
+        self.policy
+    }
+
+    /// Frames waiting now.
+    pub(crate) fn len(&self) -> usize {
+        self.sender.len()
+    }
+
+    /// Payload bytes waiting, as far as the reader knows: never less than the truth.
+    fn queued_bytes(&self) -> u64 {
+        self.pushed_bytes
+            .saturating_sub(self.dropped_bytes)
+            .saturating_sub(self.popped_seen)
+    }
+
+    /// Whether `incoming` more bytes fit: always into an empty queue, else within the
+    /// frame and byte bounds. Re-reads the processor's count only when the stale view says
+    /// no, so a queue far from its byte bound costs no read of the processor's cache line.
+    fn has_room(&mut self, incoming: u64) -> bool {
+        if self.sender.len() >= self.bounds.frames {
+            return false;
+        }
+        if self.queued_bytes() + incoming <= self.bounds.bytes {
+            return true;
+        }
+        self.popped_seen = self.shared.popped_bytes.load(Ordering::Acquire);
+        self.sender.is_empty() || self.queued_bytes() + incoming <= self.bounds.bytes
+    }
+
+    /// Queues `frame` under the overflow policy.
+    pub(crate) fn push(&mut self, frame: Frame, stop: &StopToken) -> Pushed {
+        let incoming = frame.bytes();
+        let mut dropped = 0;
+        if !self.has_room(incoming) {
+            match self.policy {
+                OverflowPolicy::DropNewest => return Pushed::Queued { dropped: 1 },
+                OverflowPolicy::DropOldest => dropped = self.make_room(incoming),
+                OverflowPolicy::Block => {
+                    if !self.wait_for_room(incoming, stop) {
+                        return Pushed::Stopped;
+                    }
+                }
+            }
+        }
+        match self.sender.send(frame) {
+            Ok(()) => {
+                self.pushed_bytes += incoming;
+                Pushed::Queued { dropped }
+            }
+            Err(_) => Pushed::Closed,
+        }
+    }
+
+    /// Drop-oldest: takes frames from the head (unless the processor just did) until
+    /// `incoming` fits; returns how many it dropped.
+    fn make_room(&mut self, incoming: u64) -> u64 {
+        let mut dropped = 0;
+        while !self.has_room(incoming) {
+            if let Ok(oldest) = self.oldest.try_recv() {
+                self.dropped_bytes += oldest.bytes();
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
+    /// Block: parks until the processor makes room for `incoming`; `false` if the pipeline
+    /// stops first.
+    fn wait_for_room(&mut self, incoming: u64, stop: &StopToken) -> bool {
+        loop {
+            if stop.is_triggered() {
+                return false;
+            }
+            // Announce the wait, then look again: a frame taken in between either is seen
+            // by this look or sees the announcement and wakes us (both sides SeqCst).
+            self.shared.reader_parked.store(true, Ordering::SeqCst);
+            if self.has_room(incoming) {
+                self.shared.reader_parked.store(false, Ordering::SeqCst);
+                return true;
+            }
+            select! {
+                recv(self.room) -> _ => {}
+                recv(stop.wake_channel()) -> _ => {}
+                default(PARK_TIMEOUT) => {}
+            }
+            self.shared.reader_parked.store(false, Ordering::SeqCst);
+            if self.has_room(incoming) {
+                return true;
+            }
+        }
+    }
+}
+
+impl FrameReceiver {
+    /// The next frame if one is waiting.
+    pub(crate) fn try_recv(&mut self) -> Result<Frame, TryRecvError> {
+        let frame = self.receiver.try_recv()?;
+        self.taken(&frame);
+        Ok(frame)
+    }
+
+    /// The next frame, waiting until one arrives, `stop` fires (`None`) or the queue closes.
+    pub(crate) fn recv_or_stop(&mut self, stop: &StopToken) -> Option<Frame> {
+        self.publish();
+        let frame = select! {
+            recv(self.receiver) -> frame => frame.ok(),
+            recv(stop.wake_channel()) -> _ => None,
+        }?;
+        self.taken(&frame);
+        Some(frame)
+    }
+
+    /// The next frame within `timeout`, for tests.
+    #[cfg(test)]
+    pub(crate) fn recv_timeout(&mut self, timeout: Duration) -> Result<Frame, RecvTimeoutError> {
+        let frame = self.receiver.recv_timeout(timeout)?;
+        self.taken(&frame);
+        Ok(frame)
+    }
+
+    /// A handle on the queue for `app`: its depth (for `--stats`), and what is left in it
+    /// once the pipeline's threads have ended.
+    pub(crate) fn handle(&self) -> QueueHandle {
+        QueueHandle {
+            receiver: self.receiver.clone(),
+        }
+    }
+
+    /// Counts `frame` out of the byte bound and wakes a parked reader.
+    fn taken(&mut self, frame: &Frame) {
+        self.popped_bytes += frame.bytes();
+        if self.popped_bytes - self.published >= POPPED_PUBLISH_BYTES
+            || self.shared.reader_parked.load(Ordering::SeqCst)
+        {
+            self.publish();
+        }
+    }
+
+    /// Publishes the bytes taken and wakes the reader if it is parked for room.
+    fn publish(&mut self) {
+        if self.published != self.popped_bytes {
+            self.published = self.popped_bytes;
+            self.shared
+                .popped_bytes
+                .store(self.popped_bytes, Ordering::Release);
+        }
+        if self.shared.reader_parked.swap(false, Ordering::SeqCst) {
+            let _ = self.shared.room.try_send(());
+        }
+    }
+}
+
+/// `app`'s view of a symbol's queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueHandle {
+    receiver: Receiver<Frame>,
+}
+
+impl QueueHandle {
+    /// Frames waiting now.
+    pub(crate) fn len(&self) -> usize {
+        self.receiver.len()
+    }
+
+    /// Throws away every frame still queued; returns how many. Only once the reader and
+    /// processor are gone: nothing else may take frames then.
+    pub(crate) fn drain(&self) -> u64 {
+        self.receiver.try_iter().map(|_| 1).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests;
