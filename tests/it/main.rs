@@ -10,6 +10,7 @@ mod layout;
 mod reconnect;
 mod shutdown;
 mod sinks;
+mod sinks_exec;
 mod stats;
 mod streaming;
 mod support;
