@@ -61,7 +61,9 @@ enum Ending {
 /// [`Fatal`] when the run could not start or ended in failure (the summary is printed first).
 pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     let (events, inbox) = unbounded();
-    forward_signals(events.clone())
+    // Shared with the signal thread, so even an immediate exit kills every handler's group.
+    let handlers = Arc::new(Handlers::default());
+    forward_signals(events.clone(), Arc::clone(&handlers))
         .map_err(|error| Fatal(format!("cannot install signal handlers: {error}")))?;
     let stdout = match config.output {
         OutputTarget::Stdout => Some(
@@ -88,7 +90,6 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     announce_connection_pacing(config, &limiter);
 
     // Every output opens (every file, every handler) before any connection is made.
-    let handlers = Handlers::default();
     let mut outputs = Vec::with_capacity(config.symbols.len());
     for symbol in &config.symbols {
         let stop = StopToken::new();
@@ -149,6 +150,9 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         // breaks their pipes and lets the processors finish.
         panicked += join_within(stuck, HANDLER_KILL_GRACE).0;
     }
+    // Whatever a handler started must not outlive the listener, even if its processor is
+    // still stuck: kill every group not yet closed by its owner.
+    handlers.kill_running();
     // Frames the reader queued after the processor's last look (or while it was stuck):
     // thrown away now, and counted.
     for pipeline in &pipelines {
@@ -281,7 +285,7 @@ fn open_output(
     config: &Config,
     symbol: &Symbol,
     stop: &StopToken,
-    handlers: &Handlers,
+    handlers: &Arc<Handlers>,
     stdout: Option<&StdoutOutput>,
 ) -> std::io::Result<Box<dyn LineOutput>> {
     Ok(match &config.output {

@@ -12,6 +12,7 @@ mod memory;
 mod reconnect;
 mod shutdown;
 mod sinks;
+mod sinks_exec;
 mod stats;
 mod streaming;
 mod support;
