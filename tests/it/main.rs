@@ -9,6 +9,7 @@ mod isolation;
 mod kinds;
 mod layout;
 mod reconnect;
+mod sequence;
 mod shutdown;
 mod sinks;
 mod stats;
