@@ -242,6 +242,7 @@ fn start_pipeline(
         format: config.format,
         delay: config.delays.get(index).copied().unwrap_or_default(),
         max_messages: config.max_messages,
+        gap_markers: config.gap_markers,
         frames: receiver,
         stop: stop.clone(),
         stats: Arc::clone(&stats),

@@ -10,8 +10,8 @@ use clap::{ArgAction, Parser};
 use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
 
 use super::values::{
-    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
-    parse_run_duration, parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_queue_bytes,
+    parse_queue_capacity, parse_run_duration, parse_stats_interval,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
@@ -97,6 +97,12 @@ pub(crate) struct Cli {
     /// $BINANCE_LISTEN_SYMBOL set; a slow handler holds back only its own symbol
     #[arg(long, value_name = "CMD")]
     pub(crate) exec: Option<String>,
+
+    /// Mark holes in the data in the output itself: one JSON line (`"event":"gap"`) for each
+    /// gap in ids, break in a futures update chain, restarted sequence and run of overflow
+    /// drops: on or off [default: on with --output-dir, off for stdout and --exec]
+    #[arg(long, value_name = "on|off", value_parser = parse_gap_markers)]
+    pub(crate) gap_markers: Option<bool>,
 
     /// Also trust the CA certificate(s) in this PEM file (for wss:// to a private server)
     #[arg(long, value_name = "FILE")]

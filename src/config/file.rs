@@ -33,6 +33,7 @@ pub(super) struct Keys {
     pub(super) ca_cert: Option<Entry>,
     pub(super) output_dir: Option<Entry>,
     pub(super) exec: Option<Entry>,
+    pub(super) gap_markers: Option<Entry>,
     pub(super) max_messages: Option<Entry>,
     pub(super) duration: Option<Entry>,
     pub(super) stats: Option<Entry>,

@@ -14,8 +14,8 @@ use native_tls::Certificate;
 use super::cli::Cli;
 use super::file::FileConfig;
 use super::values::{
-    DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
-    parse_run_duration, parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_queue_bytes,
+    parse_queue_capacity, parse_run_duration, parse_stats_interval,
 };
 use super::{
     Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, OutputTarget, Source,
@@ -111,6 +111,13 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         file.value("format", keys.format.as_ref(), parsed),
     )?;
     let format = settle_format(format, &output);
+    // In-band markers suit outputs kept for later (files); a pipe's reader is told on
+    // stderr unless it asks for them.
+    let gap_markers = layered(
+        cli.gap_markers,
+        file.value("gap_markers", keys.gap_markers.as_ref(), parse_gap_markers),
+    )?
+    .unwrap_or(matches!(output, OutputTarget::Directory(_)));
     let max_messages = layered(
         cli.max_messages,
         file.value(
@@ -164,6 +171,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         overflow,
         format,
         output,
+        gap_markers,
         delays,
         ca_certs,
         max_messages,

@@ -104,6 +104,8 @@ pub(crate) struct Config {
     pub(crate) format: OutputFormat,
     /// Where lines go.
     pub(crate) output: OutputTarget,
+    /// Write gap markers into the output (`--gap-markers`).
+    pub(crate) gap_markers: bool,
     /// Per-symbol processor delay, aligned with `symbols`.
     pub(crate) delays: Vec<Duration>,
     /// Extra trusted roots (`--ca-cert`).
@@ -132,6 +134,7 @@ impl fmt::Debug for Config {
             .field("overflow", &self.overflow)
             .field("format", &self.format)
             .field("output", &self.output)
+            .field("gap_markers", &self.gap_markers)
             .field("delays", &self.delays)
             .field("ca_certs", &self.ca_certs.len())
             .field("max_messages", &self.max_messages)

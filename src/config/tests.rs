@@ -210,3 +210,50 @@ fn the_example_config_parses_and_matches_the_defaults() {
     let defaults = build(cli(&["ETHUSDT", "BNBUSDT"])).unwrap();
     assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
 }
+
+#[test]
+fn gap_markers_default_on_for_files_and_off_for_pipes() {
+    let dir =
+        std::env::temp_dir().join(format!("binance-listen-gap-markers-{}", std::process::id()));
+    let dir_text = dir.to_str().unwrap();
+    let markers = |args: &[&str]| build(cli(args)).unwrap().gap_markers;
+    assert!(!markers(&["ETHUSDT"]), "stdout");
+    assert!(!markers(&["--exec", "cat", "ETHUSDT"]), "handlers");
+    assert!(markers(&["--output-dir", dir_text, "ETHUSDT"]), "files");
+    assert!(markers(&["--gap-markers", "on", "ETHUSDT"]));
+    assert!(!markers(&[
+        "--gap-markers",
+        "OFF",
+        "--output-dir",
+        dir_text,
+        "ETHUSDT"
+    ]));
+    let from_file = |args: &[&str], text: &str| with_file(args, text).unwrap().gap_markers;
+    assert!(from_file(&["ETHUSDT"], "gap_markers = \"on\"\n"));
+    assert!(
+        from_file(&["ETHUSDT"], "gap_markers = true\n"),
+        "a TOML boolean"
+    );
+    assert!(!from_file(
+        &["--gap-markers", "off", "ETHUSDT"],
+        "gap_markers = \"on\"\n"
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_gap_markers_value_is_one_clear_error() {
+    let error = Cli::try_parse_from(["binance-listen", "--gap-markers", "maybe", "ETHUSDT"])
+        .unwrap_err()
+        .to_string();
+    let first = error.lines().next().unwrap();
+    assert!(
+        first.ends_with("invalid gap markers setting 'maybe': expected on or off"),
+        "{error}"
+    );
+    let error = with_file(&["ETHUSDT"], "gap_markers = 1\n").unwrap_err();
+    assert_eq!(
+        error.0,
+        "config file '/etc/listen.toml', line 1: gap_markers: invalid gap markers setting '1': expected on or off"
+    );
+}

@@ -25,6 +25,20 @@ pub(crate) fn parse_queue_capacity(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses `--gap-markers` and `gap_markers`: `on` or `off` (a TOML `true` or `false` too).
+///
+/// # Errors
+/// A one-line message naming the value and the accepted ones.
+pub(crate) fn parse_gap_markers(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err(format!(
+            "invalid gap markers setting '{text}': expected on or off"
+        )),
+    }
+}
+
 /// The smallest `--queue-bytes`: room for a few ordinary frames.
 pub(crate) const MIN_QUEUE_BYTES: u64 = 64 * 1024;
 

@@ -22,6 +22,12 @@ const INITIAL_BATCH_BYTES: usize = 4 * 1024;
 
 /// What an output did with lines it was given: how many it now confirms written and how
 /// many it lost after accepting them (in this batch or held from earlier ones).
+///
+/// Lines settle in the order they were given: each `Delivered` settles the oldest lines
+/// not yet settled, the first `written` of them written and the `lost` after those lost.
+/// An output that cannot say which of its held lines were lost reports them in that order
+/// all the same. The processor relies on it to tell frame lines from gap-marker lines,
+/// which are not frames and are not counted written.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Delivered {
     /// Lines confirmed written.

@@ -1,9 +1,11 @@
 //! Output: what a frame becomes once decoded. [`OutputFormat`] picks the line ([`json`], the
 //! payload as received, or [`pretty`]); [`write_line`] appends it to the processor's batch
-//! ([`batch`]), which goes to stdout or to the symbol's own sink ([`sinks`]).
+//! ([`batch`]), which goes to stdout or to the symbol's own sink ([`sinks`]). Gap markers
+//! ([`markers`]) are lines too, between the data lines.
 
 pub(crate) mod batch;
 mod json;
+pub(crate) mod markers;
 mod pretty;
 pub(crate) mod sinks;
 

@@ -10,6 +10,7 @@ mod kinds;
 mod layout;
 mod memory;
 mod reconnect;
+mod sequence;
 mod shutdown;
 mod sinks;
 mod sinks_exec;

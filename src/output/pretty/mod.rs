@@ -10,6 +10,7 @@
 
 mod decimal;
 mod line;
+mod marker;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -23,6 +24,7 @@ use binance_streams::{Event, Payload};
 use super::LineHead;
 use decimal::{BookSide, Decimal, Level, shown, signed, trend, trim_zeros};
 use line::{Line, Style};
+pub(super) use marker::write_pretty_marker;
 
 /// Fits every spot and USD-M symbol (`1000SHIBUSDT`) and COIN-M perpetuals (`BTCUSD_PERP`);
 /// longer ones push the row rather than be cut, since a cut symbol could name another.

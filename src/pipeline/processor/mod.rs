@@ -2,8 +2,15 @@
 //! symbol's queue, sleeps `--delay` if set, parses the payload, formats one line into its
 //! [`LineSink`] and writes batches when it is about to wait. A bad frame is counted, reported
 //! (throttled) and skipped; it never ends the thread.
+//!
+//! Each event's place in its stream's sequence is checked first ([`SequenceCheck`]): the
+//! next id is written straight away; everything else (duplicates, gaps, events held until a
+//! restart is confirmed) goes through `sequencing`, off the per-message path. With
+//! `--gap-markers`, gaps, breaks, restarts and overflow drops become lines too (`markers`).
 
+mod markers;
 mod reports;
+mod sequencing;
 
 use std::io;
 use std::sync::Arc;
@@ -24,7 +31,8 @@ use crate::stats::SymbolStats;
 use crate::stats::latency::LatencyRecorder;
 use crate::util::throttle::Throttle;
 use binance_streams::Symbol;
-use binance_streams::{Decoder, Payload, SequencePoint};
+use binance_streams::{Decoder, Event, Payload};
+use markers::Markers;
 use reports::BadFrameReports;
 
 /// Stack for a processor thread: parsing and formatting need little, and with thousands of
@@ -49,6 +57,8 @@ pub(crate) struct Processor {
     pub delay: Duration,
     /// Stop after this many lines (`--max-messages`).
     pub max_messages: Option<u64>,
+    /// Write gap markers into the output (`--gap-markers`).
+    pub gap_markers: bool,
     /// The symbol's queue.
     pub frames: FrameReceiver,
     /// The pipeline's stop token.
@@ -82,12 +92,21 @@ struct State {
     gaps: Throttle,
     /// Ids missing in gaps not yet reported.
     unreported_missing: u64,
-    /// Lines produced, for `--max-messages`.
+    /// Reports of duplicates (and of held events dropped as strays).
+    duplicate_reports: Throttle,
+    /// Events dropped in those not yet reported.
+    unreported_duplicates: u64,
+    /// Per kind, the frames held until a move back of its ids is confirmed (at most two).
+    held: Vec<Vec<Frame>>,
+    /// Gap markers: whether to write them, where they sit, overflow drops to mark.
+    markers: Markers,
+    /// Frame lines produced, for `--max-messages` (marker lines are not counted).
     lines: u64,
     /// Latency recording, with `--stats`.
     latency: Option<LatencyRecorder>,
-    /// A frame is being handled; if the loop dies now, that frame is lost.
-    in_hand: bool,
+    /// Frames being handled (the current one, and a held one being written); if the loop
+    /// dies now, these are lost.
+    in_hand: u64,
 }
 
 /// How the processing loop ended.
@@ -108,24 +127,28 @@ impl Processor {
             stop: self.stop.clone(),
             events: self.events.clone(),
         };
+        let kinds = self.decoder.kinds().len();
+        let streams: Vec<String> = self.decoder.kinds().iter().map(|k| k.name()).collect();
         let mut state = State {
             reports: BadFrameReports::new(),
-            sequences: vec![SequenceCheck::new(); self.decoder.kinds().len()],
-            heads: self
-                .decoder
-                .kinds()
+            sequences: vec![SequenceCheck::new(); kinds],
+            heads: streams
                 .iter()
-                .map(|kind| LineHead::new(self.symbol.as_str(), &kind.name()))
+                .map(|stream| LineHead::new(self.symbol.as_str(), stream))
                 .collect(),
             gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
             unreported_missing: 0,
+            duplicate_reports: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
+            unreported_duplicates: 0,
+            held: vec![Vec::new(); kinds],
+            markers: Markers::new(self.gap_markers, self.symbol.as_str(), &streams),
             lines: 0,
             latency: self.stats.latency.as_ref().map(|_| LatencyRecorder::new()),
-            in_hand: false,
+            in_hand: 0,
         };
         let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
         let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
-        self.finish();
+        self.finish(&mut state);
         if let (Some(recorder), Some(shared)) = (&mut state.latency, &self.stats.latency) {
             recorder.publish(shared);
         }
@@ -145,128 +168,124 @@ impl Processor {
 
     /// The processing loop. Restarted by `supervise` after an internal error.
     fn process(&mut self, state: &mut State) -> Ended {
-        if std::mem::take(&mut state.in_hand) {
-            // Restarted after a failure: the frame in hand is lost, and so is any half line.
-            self.stats.processor.skipped.add(1);
-            self.sink.discard_partial_line();
+        if state.in_hand > 0 || state.held.iter().any(|held| !held.is_empty()) {
+            self.recover(state);
         }
         while let Some(frame) = self.next_frame(state) {
-            state.in_hand = true;
-            match self.decoder.decode(&frame.payload) {
-                Ok((index, event)) => {
-                    if let Some(point) = event.sequence()
-                        && !self.sequence_allows(index, point, state)
-                    {
-                        state.in_hand = false;
-                        continue;
-                    }
-                    if !self.delay.is_zero() {
-                        // Show what is done before sleeping, as a real handler's output would.
-                        if !self.flush(&mut state.latency) || !self.stop.sleep(self.delay) {
-                            // Stopping with this frame in hand: it is never written.
-                            state.in_hand = false;
-                            self.stats.processor.discarded.add(1);
-                            return Ended::Stopped;
-                        }
-                    }
-                    write_line(
-                        self.sink.buffer(),
-                        self.format,
-                        &state.heads[index],
-                        &event,
-                        &frame.payload,
-                        frame.recv_time_us,
-                    );
-                    self.sink.line_added();
-                    state.lines += 1;
-                    if let Some(recorder) = &mut state.latency {
-                        recorder.line(event.event_time(), frame.recv_time_us);
-                    }
-                }
+            state.in_hand = 1;
+            if state.markers.enabled {
+                state
+                    .markers
+                    .note_drops(self.frames.new_drops(), frame.recv_time_us);
+            }
+            let handled = match self.decoder.decode(&frame.payload) {
+                Ok((index, event)) => self.handle(index, &event, &frame, state),
                 Err(error) => {
                     self.stats.processor.skipped.add(1);
                     state.reports.record(&error, &frame.payload);
+                    Ok(())
                 }
-            }
-            state.in_hand = false;
-            if self.max_messages.is_some_and(|max| state.lines >= max) {
-                return if self.flush(&mut state.latency) {
-                    Ended::Done
-                } else {
-                    Ended::Stopped
-                };
-            }
-            if self.sink.is_full() && !self.flush(&mut state.latency) {
-                return Ended::Stopped;
+            };
+            state.in_hand = 0;
+            if let Err(ended) = handled {
+                return ended;
             }
         }
-        self.flush(&mut state.latency);
+        self.flush(state);
         Ended::Stopped
     }
 
-    /// Applies stream `index`'s sequence check: `false` for a duplicate, which is dropped.
-    fn sequence_allows(&self, index: usize, point: SequencePoint, state: &mut State) -> bool {
-        match state.sequences[index].check(point) {
-            Verdict::Next => true,
-            Verdict::Duplicate => {
-                self.stats.processor.duplicates.add(1);
-                false
-            }
-            broken => {
-                self.report_sequence_break(index, point, broken, state);
-                true
-            }
-        }
-    }
-
-    /// Counts and reports a gap, a break or a restart. Rare, and kept out of line so the
-    /// per-message path's stack frame (resident in every idle processor) stays small.
+    /// Restarted after a failure: the frames in hand are lost, and so is any half line;
+    /// frames held for a sequence check are let go with them.
     #[cold]
     #[inline(never)]
-    fn report_sequence_break(
-        &self,
-        index: usize,
-        point: SequencePoint,
-        verdict: Verdict,
-        state: &mut State,
-    ) {
-        let counters = &self.stats.processor;
-        let stream = &state.heads[index].stream;
-        match verdict {
-            Verdict::Gap { first, last } => {
-                let missing = last - first + 1;
-                counters.gaps.add(1);
-                counters.missing_ids.add(missing);
-                state.unreported_missing += missing;
-                if let Some(gaps) = state.gaps.record(1, Instant::now()) {
-                    let missing = std::mem::take(&mut state.unreported_missing);
-                    if gaps == 1 {
-                        warn!("gap in {stream} ids: {first}..={last} missing ({missing})");
-                    } else {
-                        warn!(
-                            "{gaps} gaps in {stream} ids in the last {}s, {missing} ids missing; latest {first}..={last}",
-                            BAD_FRAME_REPORT_INTERVAL.as_secs()
-                        );
-                    }
-                }
+    fn recover(&mut self, state: &mut State) {
+        let held: usize = state.held.iter().map(Vec::len).sum();
+        self.stats
+            .processor
+            .skipped
+            .add(state.in_hand + held as u64);
+        state.in_hand = 0;
+        for (held, check) in state.held.iter_mut().zip(&mut state.sequences) {
+            if !held.is_empty() {
+                held.clear();
+                check.forget_held();
             }
-            Verdict::Break { expected, found } => {
-                counters.gaps.add(1);
-                if let Some(gaps) = state.gaps.record(1, Instant::now()) {
-                    warn!(
-                        "break in {stream} updates: an update follows {found}, the last written was {expected} ({gaps} in the last {}s)",
-                        BAD_FRAME_REPORT_INTERVAL.as_secs()
-                    );
-                }
-            }
-            Verdict::Restarted { previous } => {
-                warn!(
-                    "{stream} ids restarted at {} (after {previous}); following the new sequence",
-                    point.id
-                );
-            }
-            Verdict::Next | Verdict::Duplicate => {}
         }
+        self.sink.discard_partial_line();
+    }
+
+    /// Checks `event`'s place in stream `index`'s sequence and writes it if it is new.
+    /// `Err` when the processor is done.
+    #[inline]
+    fn handle(
+        &mut self,
+        index: usize,
+        event: &Event<'_>,
+        frame: &Frame,
+        state: &mut State,
+    ) -> Result<(), Ended> {
+        if let Some(point) = event.sequence() {
+            match state.sequences[index].check(point, frame.connection, frame.recv_time_us) {
+                Verdict::Next => {}
+                Verdict::Duplicate => {
+                    self.stats.processor.duplicates.add(1);
+                    return Ok(());
+                }
+                unusual => {
+                    return self.unusual_sequence(index, point, unusual, event, frame, state);
+                }
+            }
+        }
+        self.write_event(index, event, frame, state)
+    }
+
+    /// Sleeps `--delay`, then writes `event`'s line (after an overflow marker, if one is
+    /// due). `Err` when the processor is done: stopped (the event is then counted
+    /// discarded, unless it was written), `--max-messages` reached, or the output gone.
+    #[inline]
+    fn write_event(
+        &mut self,
+        index: usize,
+        event: &Event<'_>,
+        frame: &Frame,
+        state: &mut State,
+    ) -> Result<(), Ended> {
+        if state.markers.has_pending_drops() {
+            self.mark_overflow(state);
+        }
+        if !self.delay.is_zero() {
+            // Show what is done before sleeping, as a real handler's output would.
+            if !self.flush(state) || !self.stop.sleep(self.delay) {
+                // Stopping with this frame in hand: it is never written.
+                self.stats.processor.discarded.add(1);
+                return Err(Ended::Stopped);
+            }
+        }
+        write_line(
+            self.sink.buffer(),
+            self.format,
+            &state.heads[index],
+            event,
+            &frame.payload,
+            frame.recv_time_us,
+        );
+        self.sink.line_added();
+        state.lines += 1;
+        if let Some(recorder) = &mut state.latency {
+            recorder.line(event.event_time(), frame.recv_time_us);
+        }
+        if self.max_messages.is_some_and(|max| state.lines >= max) {
+            return Err(if self.flush(state) {
+                Ended::Done
+            } else {
+                Ended::Stopped
+            });
+        }
+        if self.sink.is_full() && !self.flush(state) {
+            return Err(Ended::Stopped);
+        }
+        Ok(())
     }
 
     /// The next frame, or `None` when the pipeline stops. Writes the batch before waiting.
@@ -290,30 +309,37 @@ impl Processor {
                 }
             }
         }
-        if !self.flush(&mut state.latency) {
+        if state.markers.has_pending_drops() {
+            self.mark_overflow(state);
+        }
+        if !self.flush(state) {
             return None;
         }
-        if state.reports.has_pending() || state.gaps.has_pending() {
-            self.report_held_back(state);
-        }
+        self.report_held_back(state);
         self.frames.recv_or_stop(&self.stop)
     }
 
     /// After the loop: frames still queued, and lines formatted but never handed to the
     /// output, are thrown away and counted; then the output is closed, settling the lines
     /// it held back. Anything the reader queues after this is drained by `app`.
-    fn finish(&mut self) {
-        let mut discarded = self.sink.abandon();
+    fn finish(&mut self, state: &mut State) {
+        let abandoned = self.sink.abandon();
+        let mut discarded = state.markers.ledger.abandon(abandoned, state.lines);
+        for held in &mut state.held {
+            discarded += std::mem::take(held).len() as u64;
+        }
         while self.frames.try_recv().is_ok() {
             discarded += 1;
         }
         self.stats.processor.discarded.add(discarded);
         let delivered = self.sink.close();
-        self.count(delivered);
+        self.count(delivered, state);
+        self.report_duplicates_due(state);
     }
 
-    /// Counts what the output settled.
-    fn count(&self, delivered: Delivered) {
+    /// Counts the frames among the lines the output settled.
+    fn count(&self, delivered: Delivered, state: &mut State) {
+        let delivered = state.markers.ledger.settle(delivered);
         if delivered.written > 0 {
             self.stats.processor.written.add(delivered.written);
         }
@@ -322,28 +348,34 @@ impl Processor {
         }
     }
 
-    /// Reports bad frames and gaps held back by their throttles, once due.
+    /// Reports bad frames, gaps and duplicates held back by their throttles, once due, and
+    /// the runs of duplicates in progress (called when idle).
     #[cold]
     #[inline(never)]
     fn report_held_back(&self, state: &mut State) {
-        state.reports.report_due();
-        if let Some(gaps) = state.gaps.due(Instant::now()) {
+        if state.reports.has_pending() {
+            state.reports.report_due();
+        }
+        if state.gaps.has_pending()
+            && let Some(gaps) = state.gaps.due(Instant::now())
+        {
             let missing = std::mem::take(&mut state.unreported_missing);
             warn!("{gaps} more gaps, {missing} ids missing");
         }
+        self.report_duplicates_due(state);
     }
 
     /// Writes the batch; `false` when the output is gone and the processor must stop.
-    fn flush(&mut self, latency: &mut Option<LatencyRecorder>) -> bool {
+    fn flush(&mut self, state: &mut State) -> bool {
         let flushed = self.sink.flush();
-        if let (Some(recorder), Some(shared)) = (latency.as_mut(), &self.stats.latency) {
+        if let (Some(recorder), Some(shared)) = (state.latency.as_mut(), &self.stats.latency) {
             match (&flushed.result, flushed.lines) {
                 (_, 0) => {}
                 (Ok(()), _) => recorder.batch_written(unix_micros(), shared),
                 (Err(_), _) => recorder.batch_lost(),
             }
         }
-        self.count(flushed.delivered);
+        self.count(flushed.delivered, state);
         match flushed.result {
             Ok(()) => true,
             Err(error) => self.output_failed(&error),

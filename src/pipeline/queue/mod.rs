@@ -18,6 +18,11 @@
 //! count only when its stale view says the byte bound is near. Under `--overflow block` a
 //! reader facing a full queue parks until the processor frees room (or the pipeline stops):
 //! it burns no CPU while the consumer is slow.
+//!
+//! Overflow drops are told to the processor the same way: the reader alone writes the total
+//! it dropped, only when it drops, and the processor reads it per frame (a plain load of a
+//! line it already reads, which the reader rarely writes), so it can mark where frames went
+//! missing in the output.
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,7 +47,6 @@ pub(crate) struct Frame {
     pub(crate) recv_time_us: u64,
     /// The symbol's connection it arrived on, from 1: a new connection is evidence for a
     /// restarted sequence, and recordings keep it.
-    #[allow(dead_code)] // Read by the sequence check, which is being reworked.
     pub(crate) connection: u32,
 }
 
@@ -136,6 +140,9 @@ struct Shared {
     popped_bytes: AtomicU64,
     /// The reader is parked waiting for room (block policy).
     reader_parked: AtomicBool,
+    /// Frames the reader has dropped to overflow, in all; written by it alone, only when it
+    /// drops.
+    dropped_frames: AtomicU64,
     /// A wake-up for the parked reader.
     room: Sender<()>,
 }
@@ -157,6 +164,8 @@ pub(crate) struct FrameSender {
     dropped_bytes: u64,
     /// The processor's `popped_bytes` when last read.
     popped_seen: u64,
+    /// Frames dropped to overflow, in all (published to `shared` as it changes).
+    dropped_frames: u64,
 }
 
 /// The processor's end of a symbol's queue.
@@ -167,6 +176,8 @@ pub(crate) struct FrameReceiver {
     /// Bytes taken; published to `shared` in steps of [`POPPED_PUBLISH_BYTES`] or when idle.
     popped_bytes: u64,
     published: u64,
+    /// The reader's `dropped_frames` when last read.
+    dropped_seen: u64,
 }
 
 /// Creates a queue with `bounds`: the reader's [`FrameSender`] and the processor's
@@ -180,6 +191,7 @@ pub(crate) fn frame_queue(
     let shared = Arc::new(Shared {
         popped_bytes: AtomicU64::new(0),
         reader_parked: AtomicBool::new(false),
+        dropped_frames: AtomicU64::new(0),
         room,
     });
     let frames = FrameSender {
@@ -195,12 +207,14 @@ pub(crate) fn frame_queue(
         pushed_bytes: 0,
         dropped_bytes: 0,
         popped_seen: 0,
+        dropped_frames: 0,
     };
     let receiver = FrameReceiver {
         receiver,
         shared,
         popped_bytes: 0,
         published: 0,
+        dropped_seen: 0,
     };
     (frames, receiver)
 }
@@ -248,8 +262,14 @@ impl FrameSender {
         let mut dropped = 0;
         if !self.has_room(incoming) {
             match self.policy {
-                OverflowPolicy::DropNewest => return Pushed::Queued { dropped: 1 },
-                OverflowPolicy::DropOldest => dropped = self.make_room(incoming),
+                OverflowPolicy::DropNewest => {
+                    self.publish_drops(1);
+                    return Pushed::Queued { dropped: 1 };
+                }
+                OverflowPolicy::DropOldest => {
+                    dropped = self.make_room(incoming);
+                    self.publish_drops(dropped);
+                }
                 OverflowPolicy::Block => {
                     if !self.wait_for_room(incoming, stop) {
                         return Pushed::Stopped;
@@ -263,6 +283,16 @@ impl FrameSender {
                 Pushed::Queued { dropped }
             }
             Err(_) => Pushed::Closed,
+        }
+    }
+
+    /// Adds `dropped` to the total the processor reads: a plain store, by the only writer.
+    fn publish_drops(&mut self, dropped: u64) {
+        if dropped > 0 {
+            self.dropped_frames += dropped;
+            self.shared
+                .dropped_frames
+                .store(self.dropped_frames, Ordering::Release);
         }
     }
 
@@ -323,6 +353,16 @@ impl FrameReceiver {
         }?;
         self.taken(&frame);
         Some(frame)
+    }
+
+    /// Frames the reader dropped to overflow since the last call: a load of a line the
+    /// reader writes only when it drops, so cheap enough to ask per frame.
+    #[inline]
+    pub(crate) fn new_drops(&mut self) -> u64 {
+        let total = self.shared.dropped_frames.load(Ordering::Acquire);
+        let new = total.wrapping_sub(self.dropped_seen);
+        self.dropped_seen = total;
+        new
     }
 
     /// The next frame within `timeout`, for tests.

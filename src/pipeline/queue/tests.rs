@@ -39,6 +39,8 @@ fn drop_oldest_keeps_the_newest_frames() {
         })
         .sum();
     assert_eq!(dropped, 2);
+    assert_eq!(receiver.new_drops(), 2, "the processor is told");
+    assert_eq!(receiver.new_drops(), 0, "once");
     assert_eq!(drain(&mut receiver), [3, 4, 5]);
 }
 
@@ -48,7 +50,9 @@ fn drop_newest_keeps_the_oldest_frames() {
     let stop = StopToken::new();
     let results: Vec<Pushed> = (1..=5).map(|id| sender.push(frame(id), &stop)).collect();
     assert_eq!(results[4], Pushed::Queued { dropped: 1 });
+    assert_eq!(receiver.new_drops(), 2, "the processor is told");
     assert_eq!(drain(&mut receiver), [1, 2, 3]);
+    assert_eq!(receiver.new_drops(), 0);
 }
 
 #[test]

@@ -94,13 +94,14 @@ pub struct DepthUpdate<'a> {
     /// Final update id in the event.
     #[serde(rename(deserialize = "u"))]
     pub final_update_id: u64,
-    /// Futures: the previous event's final update id.
+    /// Futures: the previous event's final update id; `-1` when the exchange knows none
+    /// (COIN-M sends it on the first event after connecting), written as sent.
     #[serde(
         rename(deserialize = "pu"),
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub prev_final_update_id: Option<u64>,
+    pub prev_final_update_id: Option<i64>,
     /// Bid levels `[[price, qty], ..]`; qty `"0"` deletes the level.
     #[serde(rename(deserialize = "b"), borrow)]
     pub bids: &'a RawValue,
@@ -119,13 +120,15 @@ impl Payload for DepthUpdate<'_> {
     }
 
     /// Spot updates cover `U..=u` and the next starts at `u + 1`; futures updates name
-    /// their predecessor (`pu`).
+    /// their predecessor (`pu`). A futures update with a negative `pu` (`-1`: no
+    /// predecessor known) starts a chain: it only has to be newer than the last one written,
+    /// and the next update links to it.
     fn sequence(&self) -> Option<SequencePoint> {
         Some(match self.prev_final_update_id {
             Some(prev) => SequencePoint {
                 id: self.final_update_id,
                 first: None,
-                prev: Some(prev),
+                prev: u64::try_from(prev).ok(),
             },
             None => SequencePoint {
                 id: self.final_update_id,
@@ -169,9 +172,9 @@ pub struct PartialDepth<'a> {
     /// Futures: final update id.
     #[serde(rename = "u", default)]
     pub final_update_id: Option<u64>,
-    /// Futures: previous final update id.
+    /// Futures: previous final update id (`-1` when the exchange knows none).
     #[serde(rename = "pu", default)]
-    pub prev_final_update_id: Option<u64>,
+    pub prev_final_update_id: Option<i64>,
     /// Futures: bid levels.
     #[serde(rename = "b", borrow, default)]
     pub futures_bids: Option<&'a RawValue>,
@@ -205,13 +208,16 @@ impl Serialize for PartialDepth<'_> {
             ("event_time", self.event_time),
             ("transaction_time", self.transaction_time),
             ("first_update_id", self.first_update_id),
-            ("prev_final_update_id", self.prev_final_update_id),
         ];
         for (name, value) in optional {
             match value {
                 Some(value) => out.serialize_field(name, &value)?,
                 None => out.skip_field(name)?,
             }
+        }
+        match self.prev_final_update_id {
+            Some(prev) => out.serialize_field("prev_final_update_id", &prev)?,
+            None => out.skip_field("prev_final_update_id")?,
         }
         out.serialize_field("bids", &self.bids())?;
         out.serialize_field("asks", &self.asks())?;

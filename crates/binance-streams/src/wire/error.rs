@@ -113,8 +113,96 @@ pub(crate) fn classify(
     }
     DataError {
         kind: DataErrorKind::UnexpectedShape,
-        detail: parse_error.to_string(),
+        detail: naming_the_field(payload, parse_error),
     }
+}
+
+/// serde's message, led by the wire name of the field it is about (`field 'pu': invalid
+/// value: integer `-1`, expected u64 at line 1 column 122`): serde says what was wrong
+/// with a value but not whose value it was, unless it is a missing or unknown field.
+fn naming_the_field(payload: &str, parse_error: &serde_json::Error) -> String {
+    let message = parse_error.to_string();
+    let names_it = ["missing field", "unknown field", "duplicate field"]
+        .iter()
+        .any(|prefix| message.starts_with(prefix));
+    match field_at(payload, parse_error.line(), parse_error.column()) {
+        Some(path) if !names_it => format!("field '{path}': {message}"),
+        _ => message,
+    }
+}
+
+/// One level of nesting while [`field_at`] walks a payload.
+enum Level {
+    /// Inside an object: the key being read (byte range) and whether a key comes next.
+    Object {
+        key: Option<(usize, usize)>,
+        expecting_key: bool,
+    },
+    /// Inside an array: the element's index.
+    Array { index: usize },
+}
+
+/// The path (`pu`, `k.f`, `b[2]`) of the value a parser stopped at: serde_json's `line`
+/// and `column` (1-based, in bytes) of a payload that is valid JSON. `None` at the top level.
+fn field_at(payload: &str, line: usize, column: usize) -> Option<String> {
+    let line_start = match line {
+        0 | 1 => 0,
+        _ => payload.match_indices('\n').nth(line - 2)?.0 + 1,
+    };
+    let bytes = &payload.as_bytes()[..(line_start + column).min(payload.len())];
+    let mut levels: Vec<Level> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                let start = at + 1;
+                at = start;
+                while at < bytes.len() && bytes[at] != b'"' {
+                    at += if bytes[at] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Level::Object {
+                    key,
+                    expecting_key: expecting @ true,
+                }) = levels.last_mut()
+                {
+                    *key = Some((start, at.min(bytes.len())));
+                    *expecting = false;
+                }
+            }
+            b'{' => levels.push(Level::Object {
+                key: None,
+                expecting_key: true,
+            }),
+            b'[' => levels.push(Level::Array { index: 0 }),
+            b'}' | b']' => {
+                levels.pop();
+            }
+            b',' => match levels.last_mut() {
+                Some(Level::Object { expecting_key, .. }) => *expecting_key = true,
+                Some(Level::Array { index }) => *index += 1,
+                None => {}
+            },
+            _ => {}
+        }
+        at += 1;
+    }
+    let mut path = String::new();
+    for level in &levels {
+        match level {
+            Level::Object {
+                key: Some((start, end)),
+                ..
+            } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&String::from_utf8_lossy(&payload.as_bytes()[*start..*end]));
+            }
+            Level::Object { key: None, .. } => break,
+            Level::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    (!path.is_empty()).then_some(path)
 }
 
 fn json_type(value: &Value) -> &'static str {

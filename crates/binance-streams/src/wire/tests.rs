@@ -113,6 +113,149 @@ fn depth_updates_parse_on_spot_usdm_and_coinm() {
 }
 
 #[test]
+fn coinm_depth_with_no_known_predecessor_parses_and_starts_a_chain() {
+    let payload = fixture("coinm_depthUpdate_pu_minus_one.json");
+    for kind_name in ["depth", "depth@100ms", "depth@500ms"] {
+        let Event::Depth(depth) = parsed(kind_name, "coinm_depthUpdate_pu_minus_one.json") else {
+            panic!()
+        };
+        assert_eq!(depth.prev_final_update_id, Some(-1));
+        // No predecessor: not a link to check, only an id that must be new.
+        assert_eq!(
+            depth.sequence(),
+            Some(SequencePoint::increasing(17285702)),
+            "{kind_name}"
+        );
+        let body = serde_json::to_string(&depth).unwrap();
+        assert!(body.contains(r#""prev_final_update_id":-1,"#), "{body}");
+    }
+    // Futures partial depth has the same fields; the -1 passes through there too.
+    let Event::PartialDepth(partial) = parse_event(kind("depth5"), payload).unwrap() else {
+        panic!()
+    };
+    assert_eq!(partial.prev_final_update_id, Some(-1));
+    let body = serde_json::to_string(&partial).unwrap();
+    assert!(body.contains(r#""prev_final_update_id":-1,"#), "{body}");
+}
+
+#[test]
+fn a_bad_field_of_the_expected_event_names_the_field_never_another_event() {
+    // Each kind's own `e` with one integer field made impossible (negative where only
+    // non-negative values exist, or text): the shape is wrong, the event is not.
+    let cases = [
+        (
+            "trade",
+            "trade.json",
+            r#""t":12345"#,
+            r#""t":-5"#,
+            "field 't'",
+        ),
+        (
+            "aggTrade",
+            "aggTrade.json",
+            r#""a":12345"#,
+            r#""a":"x""#,
+            "field 'a'",
+        ),
+        (
+            "depth",
+            "coinm_depthUpdate.json",
+            r#""U":17285681"#,
+            r#""U":-2"#,
+            "field 'U'",
+        ),
+        (
+            "depth",
+            "coinm_depthUpdate.json",
+            r#""pu":17285675"#,
+            r#""pu":"none""#,
+            "field 'pu'",
+        ),
+        (
+            "depth5",
+            "futures_partialDepth5.json",
+            r#""u":390497878"#,
+            r#""u":-1"#,
+            "field 'u'",
+        ),
+        (
+            "kline_1m",
+            "kline_1m.json",
+            r#""n":100"#,
+            r#""n":-1"#,
+            "field 'k.n'",
+        ),
+        (
+            "ticker",
+            "24hrTicker.json",
+            r#""n":18151"#,
+            r#""n":-1"#,
+            "field 'n'",
+        ),
+        (
+            "markPrice",
+            "futures_markPriceUpdate.json",
+            r#""T":1562306400000"#,
+            r#""T":-1"#,
+            "field 'T'",
+        ),
+        (
+            "forceOrder",
+            "futures_forceOrder.json",
+            r#""T":1568014460893"#,
+            r#""T":"later""#,
+            "field 'o.T'",
+        ),
+    ];
+    for (kind_name, file, good, bad, named) in cases {
+        let original = fixture(file);
+        assert!(original.contains(good), "{file} lacks {good}");
+        let broken = original.replacen(good, bad, 1);
+        let error = parse_event(kind(kind_name), &broken).unwrap_err();
+        assert_eq!(
+            error.kind,
+            DataErrorKind::UnexpectedShape,
+            "{kind_name}: {error}"
+        );
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!("unexpected payload shape: {named}: ")),
+            "{kind_name}: {shown}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_field_on_a_combined_connection_is_a_shape_error_too() {
+    let symbol: Symbol = "BTCUSD_200626".parse().unwrap();
+    let decoder = Decoder::new(
+        &symbol,
+        &[StreamKind::Trade, StreamKind::Depth(UpdateSpeed::Fast)],
+    );
+    let data = fixture("coinm_depthUpdate.json").replacen(r#""u":17285702"#, r#""u":-7"#, 1);
+    let frame = format!(r#"{{"stream":"btcusd_200626@depth@100ms","data":{data}}}"#);
+    let error = decoder.decode(&frame).unwrap_err();
+    assert_eq!(error.kind, DataErrorKind::UnexpectedShape, "{error}");
+    assert!(error.detail.starts_with("field 'u': "), "{error}");
+    let minus_one = fixture("coinm_depthUpdate_pu_minus_one.json");
+    let frame = format!(r#"{{"stream":"btcusd_200626@depth@100ms","data":{minus_one}}}"#);
+    assert!(matches!(decoder.decode(&frame), Ok((1, Event::Depth(_)))));
+}
+
+#[test]
+fn a_missing_field_is_named_by_serde_alone() {
+    let error = parse_event(
+        kind("trade"),
+        r#"{"e":"trade","E":1,"s":"X","p":"1","q":"1","T":1,"m":true}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "unexpected payload shape: missing field `t` at line 1 column 58"
+    );
+}
+
+#[test]
 fn partial_depth_parses_in_both_shapes() {
     let Event::PartialDepth(spot) = parsed("depth5", "partialDepth5.json") else {
         panic!()
@@ -260,6 +403,10 @@ fn sequences_follow_each_kinds_rule() {
         }
     );
     assert_eq!(point("kline_1m", "kline_1m.json").id, 1672515782136);
+    assert_eq!(
+        point("depth", "coinm_depthUpdate_pu_minus_one.json"),
+        SequencePoint::increasing(17285702)
+    );
 }
 
 #[test]
