@@ -8,6 +8,7 @@ mod environment;
 mod isolation;
 mod kinds;
 mod layout;
+mod liveness;
 mod reconnect;
 mod shutdown;
 mod sinks;
