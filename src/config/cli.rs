@@ -10,8 +10,8 @@ use clap::{ArgAction, Parser};
 use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
 
 use super::values::{
-    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_queue_bytes,
-    parse_queue_capacity, parse_run_duration, parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
+    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_stats_interval,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
@@ -124,6 +124,13 @@ pub(crate) struct Cli {
     /// connection gets this old; Binance cuts connections at 24 h [default: 23h50m]
     #[arg(long, value_name = "DURATION", value_parser = parse_connection_age)]
     pub(crate) max_connection_age: Option<Duration>,
+
+    /// Replace a connection that sends no data for this long although it answers pings,
+    /// for event-driven kinds too (trade, aggTrade, bookTicker, forceOrder: a quiet market
+    /// is normal for them, so this is off by default). Kinds pushed on a schedule (depth,
+    /// klines, tickers, prices) are replaced after 20 of their periods anyway (at least 30s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_silence)]
+    pub(crate) max_silence: Option<Duration>,
 
     /// Print per-symbol stats on stderr every INTERVAL [default when given: 5s]: rates,
     /// queue depth, drops, gaps, reconnects, latency percentiles. Use --stats=10s, or put

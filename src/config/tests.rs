@@ -71,17 +71,74 @@ fn no_symbol_is_a_usage_error() {
 }
 
 #[test]
-fn only_binance_hosts_are_paced_by_default() {
+fn every_endpoint_is_paced_by_default_except_the_simulator() {
     let binance = build(cli(&["ETHUSDT"])).unwrap();
     assert_eq!(binance.connection.attempts_per_window, 300);
     let local = build(cli(&["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"])).unwrap();
-    assert_eq!(local.connection.attempts_per_window, UNPACED_ATTEMPTS);
+    assert_eq!(local.connection.attempts_per_window, 300);
+    let simulated = build(cli(&["--simulate", "ETHUSDT"])).unwrap();
+    assert_eq!(simulated.connection.attempts_per_window, UNPACED_ATTEMPTS);
     let asked = with_file(
         &["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"],
-        "[connection]\nattempts_per_window = 10\n",
+        "[connection]\nattempts_per_window = 1000000\n",
     )
     .unwrap();
-    assert_eq!(asked.connection.attempts_per_window, 10);
+    assert_eq!(asked.connection.attempts_per_window, 1_000_000);
+}
+
+#[test]
+fn silence_limits_follow_the_kinds_the_market_and_the_settings() {
+    let trades = build(cli(&["ETHUSDT"])).unwrap();
+    assert_eq!(trades.connection.silence, None, "trades may be quiet");
+    let klines = build(cli(&["--stream", "trade,kline_1m", "ETHUSDT"])).unwrap();
+    let limit = klines.connection.silence.unwrap();
+    assert_eq!(limit.after, Duration::from_secs(40));
+    assert_eq!(limit.kind, "kline_1m".parse().unwrap());
+    let futures = build(cli(&[
+        "--market",
+        "futures",
+        "--stream",
+        "markPrice",
+        "BTCUSDT",
+    ]))
+    .unwrap();
+    assert_eq!(
+        futures.connection.silence.unwrap().after,
+        Duration::from_secs(60)
+    );
+    let quick = with_file(
+        &["--stream", "kline_1s", "ETHUSDT"],
+        "[connection]\nsilence_multiple = 2\nsilence_floor = \"1s\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        quick.connection.silence.unwrap().after,
+        Duration::from_secs(2)
+    );
+    let asked = with_file(
+        &["--max-silence", "45s", "ETHUSDT"],
+        "[connection]\nmax_silence = \"2m\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        asked.connection.silence.unwrap().after,
+        Duration::from_secs(45),
+        "the flag wins"
+    );
+    let error = Cli::try_parse_from(["binance-listen", "--max-silence", "10ms", "ETHUSDT"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("invalid silence limit '10ms': expected at least 1s, like 30s or 5m"),
+        "{error}"
+    );
+    let error = with_file(&["ETHUSDT"], "[connection]\nsilence_multiple = -1\n").unwrap_err();
+    assert!(error.0.contains("connection.silence_multiple"), "{error}");
+    let handshake = with_file(&["ETHUSDT"], "[connection]\nhandshake_timeout = \"2s\"\n").unwrap();
+    assert_eq!(
+        handshake.connection.handshake_timeout,
+        Duration::from_secs(2)
+    );
 }
 
 #[test]

@@ -146,6 +146,35 @@ pub(crate) fn parse_connection_age(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// The shortest `--max-silence`: below a second it would only measure the read timeout.
+pub(crate) const MIN_MAX_SILENCE: Duration = Duration::from_secs(1);
+
+/// Parses `--max-silence` (and `connection.max_silence`): at least [`MIN_MAX_SILENCE`].
+///
+/// # Errors
+/// A one-line message naming the text and the accepted form.
+pub(crate) fn parse_max_silence(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        limit if limit >= MIN_MAX_SILENCE => Ok(limit),
+        _ => Err(format!(
+            "invalid silence limit '{text}': expected at least 1s, like 30s or 5m"
+        )),
+    }
+}
+
+/// Parses `connection.silence_multiple`: update periods without data before a stream
+/// pushed on a schedule is taken for dead; 0 turns that off.
+///
+/// # Errors
+/// A one-line message naming the text and the accepted form.
+pub(crate) fn parse_silence_multiple(text: &str) -> Result<u32, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "invalid silence multiple '{text}': expected a whole number of update periods, like 20 (0 turns the limit off)"
+        )
+    })
+}
+
 /// `--delay [SYMBOL=]DURATION`: how long a symbol's processor sleeps per message, to
 /// simulate a slow handler. Without a symbol it applies to every symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ mod environment;
 mod isolation;
 mod kinds;
 mod layout;
+mod liveness;
 mod memory;
 mod reconnect;
 mod sequence;
