@@ -12,8 +12,8 @@ use binance_mock::MockConfig;
 use binance_mock::Rate;
 
 use crate::support::{
-    Exchange, PATIENCE, TempDir, assert_ids_in_order, assert_summary_adds_up, binary, run_to_end,
-    summary_count, trade_ids, wait_with_deadline,
+    Exchange, Listener, PATIENCE, TempDir, assert_ids_in_order, assert_summary_adds_up, binary,
+    run_to_end, summary_count, trade_ids, wait_with_deadline,
 };
 
 /// The lines of `path` (none if it does not exist).
@@ -253,6 +253,38 @@ fn anything_but_a_regular_file_at_the_path_is_refused_up_front() {
     } else {
         eprintln!("mknod not permitted here: the device case is not checked");
     }
+}
+
+#[test]
+fn a_second_listener_writing_the_same_files_is_refused() {
+    let dir = TempDir::new();
+    let out = dir.path_of("data");
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(50.0)));
+    let args = [
+        "--endpoint",
+        &exchange.url(),
+        "--output-dir",
+        out.to_str().unwrap(),
+        "ETHUSDT",
+    ];
+    let mut first = Listener::start(&args);
+    wait_for_lines(&out.join("ETHUSDT.jsonl"), 1);
+    let (status, _, stderr) = run_to_end(&args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another process is writing to it"),
+        "{stderr}"
+    );
+    first.signal("INT");
+    assert!(first.expect_exit_within(PATIENCE).success());
+    let stderr = first.full_stderr();
+    assert_summary_adds_up(&stderr, "ETHUSDT");
+    let lines = lines_of(&out.join("ETHUSDT.jsonl"));
+    assert_eq!(
+        summary_count(&stderr, "ETHUSDT", "written"),
+        lines.len() as u64
+    );
+    assert_ids_in_order(&lines, &["ETHUSDT"], lines.len() as u64);
 }
 
 #[test]

@@ -99,9 +99,9 @@ fn a_sleeping_handler_does_not_hold_back_another_symbols_handler() {
     listener.signal("INT");
     assert!(listener.expect_exit_within(PATIENCE).success());
     let stderr = listener.full_stderr();
-    // The sleeper read nothing: its 40 lines died in its pipe when it was stopped.
+    // The sleeper read nothing: the lines in its pipe died with it when it was stopped
+    // (and any still queued were discarded), none of them written.
     assert_eq!(summary_count(&stderr, "ETHUSDT", "written"), 0, "{stderr}");
-    assert_eq!(summary_count(&stderr, "ETHUSDT", "lost"), 40, "{stderr}");
     assert_eq!(summary_count(&stderr, "BNBUSDT", "written"), 40, "{stderr}");
     assert_summary_adds_up(&stderr, "ETHUSDT");
     assert_summary_adds_up(&stderr, "BNBUSDT");

@@ -143,10 +143,16 @@ impl Handler {
             return None;
         }
         let path = format!("/proc/{}/fd/0", self.process.pid().as_raw_nonzero());
-        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let ours = rustix::fs::fstat(stdin).ok()?;
+        // The leader may have put something else on its stdin (a terminal, a device):
+        // only our pipe will do, checked before opening it and again after.
+        let link = std::fs::read_link(&path).ok()?;
+        if link.as_os_str() != format!("pipe:[{}]", ours.st_ino).as_str() {
+            return None;
+        }
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let fd = rustix::fs::open(path.as_str(), flags, rustix::fs::Mode::empty()).ok()?;
-        let (ours, theirs) = (rustix::fs::fstat(stdin).ok()?, rustix::fs::fstat(&fd).ok()?);
-        // The leader may have put something else on its stdin: only our pipe will do.
+        let theirs = rustix::fs::fstat(&fd).ok()?;
         (ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino).then(|| File::from(fd))
     }
 }

@@ -91,9 +91,11 @@ impl FileOutput {
             return Err(not_a_regular_file(kind));
         }
         rustix::fs::fcntl_setfl(&file, OFlags::APPEND)?;
-        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        // A process-owned (POSIX) lock: unlike flock(2), a child forked for a moment by
+        // another thread does not hold it too, so it never refuses this process itself.
+        match rustix::fs::fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
-            Err(Errno::WOULDBLOCK) => {
+            Err(Errno::AGAIN | Errno::ACCESS) => {
                 return Err(io::Error::new(
                     io::ErrorKind::ResourceBusy,
                     "another process is writing to it (another binance-listen with the same --output-dir?)",

@@ -117,16 +117,6 @@ fn only_a_regular_file_is_opened() {
 }
 
 #[test]
-fn a_file_another_writer_holds_is_refused() {
-    let dir = TempDir::new("locked");
-    let first = FileOutput::open(&dir.0, &symbol()).unwrap();
-    let error = FileOutput::open(&dir.0, &symbol()).err().unwrap();
-    assert!(error.to_string().contains("another process"), "{error}");
-    drop(first);
-    FileOutput::open(&dir.0, &symbol()).unwrap();
-}
-
-#[test]
 fn the_ledger_confirms_lines_read_and_loses_the_rest() {
     let batch = numbered(0..3);
     let units = Units::new(&batch, 3);
