@@ -16,6 +16,7 @@
 
 pub(crate) mod backoff;
 pub(crate) mod connect;
+pub(crate) mod hints;
 pub(crate) mod limiter;
 pub(crate) mod link;
 mod notes;
