@@ -12,6 +12,7 @@ use tracing::{error, info};
 
 use binance_streams::{Decoder, Endpoint, Symbol};
 
+use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
 use crate::config::{Config, OutputTarget, Source};
@@ -137,7 +138,20 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         None => None,
     };
 
+    // A start where nothing connects gets one line of advice (network, --simulate).
+    let start_watch = match &config.source {
+        Source::Exchange(endpoint) => StartWatch::spawn(
+            endpoint.clone(),
+            pipelines.iter().map(|p| Arc::clone(&p.stats)).collect(),
+        )
+        .ok(),
+        Source::Simulate => None,
+    };
+
     let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
+    if let Some(watch) = start_watch {
+        watch.stop();
+    }
     stop_all(&pipelines);
     let threads = pipelines
         .iter_mut()

@@ -5,6 +5,7 @@ mod bad_data;
 mod cli_errors;
 mod config_file;
 mod environment;
+mod hints;
 mod isolation;
 mod kinds;
 mod layout;
