@@ -25,8 +25,8 @@ use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
 use crate::pipeline::reader::{Reader, spawn_reader};
-use crate::stats::report::{StatsSource, spawn_reporter};
-use crate::stats::{LatencySummary, SymbolStats, summary_lines};
+use crate::stats::report::{StatsFormat, StatsSource, spawn_reporter};
+use crate::stats::{LatencySummary, SymbolStats, summary_json_lines, summary_lines};
 use crate::util::duration::format_duration;
 use crate::util::stderr;
 
@@ -182,7 +182,11 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         let rows = pipelines.iter().zip(latency).map(|(pipeline, latency)| {
             (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
         });
-        for line in summary_lines(rows) {
+        let lines = match config.stats_format {
+            StatsFormat::Table => summary_lines(rows),
+            StatsFormat::Json => summary_json_lines(rows),
+        };
+        for line in lines {
             stderr::line(&line);
         }
     }

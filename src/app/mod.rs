@@ -6,6 +6,7 @@ mod entry;
 mod lifecycle;
 mod limits;
 mod log;
+mod log_json;
 mod reachability;
 mod signals;
 mod simulation;

@@ -9,6 +9,8 @@ use clap::{ArgAction, Parser};
 
 use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
 
+use super::terminal::{ColourChoice, LogFormat};
+use super::values::Words;
 use super::values::{
     DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
     parse_run_duration, parse_stats_interval,
@@ -29,6 +31,8 @@ Examples:
   binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
   binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
+  binance-listen --format pretty --color always ETHUSDT | less -R
+  binance-listen --log-format json ETHUSDT 2> log.jsonl   one JSON object per log line
 
 Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
 stdout), 1 on a runtime failure (e.g. an untrusted certificate), 2 on a usage error.";
@@ -89,6 +93,18 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<OutputFormat>,
 
+    /// Colour in pretty lines and log lines: auto (only on a terminal, and not when NO_COLOR
+    /// is set), always (even when piped, e.g. into less -R; wins over NO_COLOR) or never
+    /// [default: auto]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        alias = "colour",
+        hide_possible_values = true,
+        value_parser = Words::<ColourChoice>::new(&["auto", "always", "never"])
+    )]
+    pub(crate) color: Option<ColourChoice>,
+
     /// Write each symbol's lines to DIR/<SYMBOL>.jsonl (appending) instead of stdout
     #[arg(long, value_name = "DIR", conflicts_with = "exec")]
     pub(crate) output_dir: Option<PathBuf>,
@@ -131,9 +147,22 @@ pub(crate) struct Cli {
     )]
     pub(crate) stats: Option<Duration>,
 
-    /// How --stats prints: table (for people) or json (one object per symbol per interval)
+    /// How --stats prints: table (for people) or json (one object per symbol per interval);
+    /// with json the exit summary is JSON too [default: json with --log-format json, else
+    /// table]
     #[arg(long, value_name = "FORMAT")]
     pub(crate) stats_format: Option<StatsFormat>,
+
+    /// Log lines on stderr: text (for people) or json (one object per line: time, level,
+    /// message, fields, the thread's symbol; --stats and the exit summary default to JSON
+    /// too) [default: text]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        hide_possible_values = true,
+        value_parser = Words::<LogFormat>::new(&["text", "json"])
+    )]
+    pub(crate) log_format: Option<LogFormat>,
 
     /// Listen to a built-in mock exchange with lively simulated prices: no network needed
     /// (with --market futures or coin-futures it sends futures payloads)

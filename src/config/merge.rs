@@ -13,6 +13,7 @@ use native_tls::Certificate;
 
 use super::cli::Cli;
 use super::file::FileConfig;
+use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
     DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
     parse_run_duration, parse_stats_interval,
@@ -24,6 +25,7 @@ use super::{
 use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::link::Liveness;
+use crate::stats::report::StatsFormat;
 use crate::util::duration::parse_duration;
 
 /// One setting's layers: the flag wins, else the file, else nothing. The file's value was
@@ -111,6 +113,14 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         file.value("format", keys.format.as_ref(), parsed),
     )?;
     let format = settle_format(format, &output);
+    let colour: ColourChoice =
+        layered(cli.color, file.value("color", keys.color.as_ref(), parsed))?.unwrap_or_default();
+    let format = terminal::with_colour(format, colour);
+    let log_format: LogFormat = layered(
+        cli.log_format,
+        file.value("log_format", keys.log_format.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
     let max_messages = layered(
         cli.max_messages,
         file.value(
@@ -148,7 +158,10 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         cli.stats_format,
         file.value("stats_format", keys.stats_format.as_ref(), parsed),
     )?
-    .unwrap_or_default();
+    .unwrap_or(match log_format {
+        LogFormat::Json => StatsFormat::Json,
+        LogFormat::Text => StatsFormat::Table,
+    });
     let binance = match &source {
         Source::Exchange(endpoint) => endpoint.is_binance(),
         Source::Simulate => false,
@@ -171,6 +184,12 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         stats,
         stats_format,
         connection,
+        log: LogSettings::settle(
+            log_format,
+            colour,
+            io::stderr().is_terminal(),
+            no_color_env(),
+        ),
     })
 }
 

@@ -7,6 +7,7 @@
 pub(crate) mod cli;
 mod file;
 mod merge;
+pub(crate) mod terminal;
 pub(crate) mod values;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use crate::pipeline::reader::link::Liveness;
 use crate::stats::report::StatsFormat;
 use cli::Cli;
 use file::FileConfig;
+use terminal::LogSettings;
 
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
@@ -118,6 +120,8 @@ pub(crate) struct Config {
     pub(crate) stats_format: StatsFormat,
     /// How connections are kept: ages, stall detection, limits.
     pub(crate) connection: ConnectionSettings,
+    /// How log lines are written (`--log-format`, `--color`).
+    pub(crate) log: LogSettings,
 }
 
 impl fmt::Debug for Config {
@@ -139,6 +143,7 @@ impl fmt::Debug for Config {
             .field("stats", &self.stats)
             .field("stats_format", &self.stats_format)
             .field("connection", &self.connection)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }

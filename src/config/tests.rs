@@ -7,6 +7,7 @@ use clap::Parser;
 use super::*;
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
+use crate::stats::report::StatsFormat;
 
 fn cli(args: &[&str]) -> Cli {
     Cli::try_parse_from(std::iter::once("binance-listen").chain(args.iter().copied())).unwrap()
@@ -209,4 +210,35 @@ fn the_example_config_parses_and_matches_the_defaults() {
     let config = build(cli(&["--config", path.to_str().unwrap()])).unwrap();
     let defaults = build(cli(&["ETHUSDT", "BNBUSDT"])).unwrap();
     assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
+}
+
+#[test]
+fn json_logs_make_stats_json_unless_asked_otherwise() {
+    let json = with_file(&["--log-format", "json", "ETHUSDT"], "").unwrap();
+    assert_eq!(json.log.format, terminal::LogFormat::Json);
+    assert!(!json.log.colour);
+    assert_eq!(json.stats_format, StatsFormat::Json);
+    let table = with_file(
+        &["ETHUSDT"],
+        "log_format = \"json\"\nstats_format = \"table\"\n",
+    )
+    .unwrap();
+    assert_eq!(table.stats_format, StatsFormat::Table);
+    let text = build(cli(&["ETHUSDT"])).unwrap();
+    assert_eq!(text.stats_format, StatsFormat::Table);
+}
+
+#[test]
+fn colour_always_colours_pretty_lines_anywhere_and_never_nowhere() {
+    let always = with_file(&["--format", "pretty", "ETHUSDT"], "color = \"always\"\n").unwrap();
+    assert_eq!(always.format, OutputFormat::Pretty { colour: true });
+    assert!(always.log.colour);
+    let never = with_file(&["--format", "pretty", "--color", "never", "ETHUSDT"], "").unwrap();
+    assert_eq!(never.format, OutputFormat::Pretty { colour: false });
+    assert!(!never.log.colour);
+    let error = with_file(&["ETHUSDT"], "color = \"rainbow\"\n").unwrap_err();
+    assert_eq!(
+        error.0,
+        "config file '/etc/listen.toml', line 1: color: unknown colour choice 'rainbow': expected auto, always or never"
+    );
 }

@@ -171,6 +171,56 @@ impl FromStr for DelaySpec {
     }
 }
 
+/// A clap value parser for a setting with a fixed set of words: it parses through the
+/// type's own `FromStr` (so flag and config file reject a bad word with the same message)
+/// and tells clap the words, so shell completions offer them.
+#[derive(Debug)]
+pub(crate) struct Words<T> {
+    words: &'static [&'static str],
+    parsed: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Words<T> {
+    /// A parser accepting what `T::from_str` accepts, offering `words` for completion.
+    pub(crate) const fn new(words: &'static [&'static str]) -> Self {
+        Self {
+            words,
+            parsed: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for Words<T> {
+    fn clone(&self) -> Self {
+        Self::new(self.words)
+    }
+}
+
+impl<T> clap::builder::TypedValueParser for Words<T>
+where
+    T: FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let parse: fn(&str) -> Result<T, String> = |text| text.parse();
+        parse.parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.words.iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

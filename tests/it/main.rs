@@ -16,4 +16,5 @@ mod sinks;
 mod stats;
 mod streaming;
 mod support;
+mod terminal;
 mod tls;
