@@ -31,6 +31,7 @@ Examples:
   binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
   binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
+  binance-listen --symbols-file symbols.txt BTCUSDT   the file's symbols too, one per line
   binance-listen --format pretty --color always ETHUSDT | less -R
   binance-listen --log-format json ETHUSDT 2> log.jsonl   one JSON object per log line
 
@@ -50,6 +51,11 @@ pub(crate) struct Cli {
     /// May instead come from the config file's `symbols`.
     #[arg(value_name = "SYMBOL")]
     pub(crate) symbols: Vec<Symbol>,
+
+    /// Also listen to the symbols in FILE, one per line (# starts a comment; blank lines
+    /// are ignored; - reads standard input), after those given as arguments; repeats collapse
+    #[arg(long, value_name = "FILE")]
+    pub(crate) symbols_file: Option<PathBuf>,
 
     /// Stream kinds, repeatable or comma-separated (several share one connection per
     /// symbol): trade, aggTrade, bookTicker, depth[@100ms], depth5|10|20[@100ms],

@@ -13,6 +13,7 @@ use native_tls::Certificate;
 
 use super::cli::Cli;
 use super::file::FileConfig;
+use super::symbols_file::add_listed;
 use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
     DelaySpec, parse_connection_age, parse_max_messages, parse_queue_bytes, parse_queue_capacity,
@@ -54,6 +55,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         )?
         .unwrap_or_default(),
     );
+    let symbols = add_listed(symbols, cli.symbols_file, file)?;
     if symbols.is_empty() {
         return Err(UsageError(
             "no symbol given: name at least one, like 'binance-listen ETHUSDT BNBUSDT', or list them under 'symbols' in the config file"

@@ -7,6 +7,7 @@
 pub(crate) mod cli;
 mod file;
 mod merge;
+mod symbols_file;
 pub(crate) mod terminal;
 pub(crate) mod values;
 

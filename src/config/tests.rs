@@ -242,3 +242,21 @@ fn colour_always_colours_pretty_lines_anywhere_and_never_nowhere() {
         "config file '/etc/listen.toml', line 1: color: unknown colour choice 'rainbow': expected auto, always or never"
     );
 }
+
+#[test]
+fn a_bad_symbols_file_key_names_the_config_file() {
+    let error = with_file(&["ETHUSDT"], "symbols_file = \"/nonexistent/list.txt\"\n").unwrap_err();
+    assert!(
+        error
+            .0
+            .starts_with("cannot read symbols file '/nonexistent/list.txt'"),
+        "{error}"
+    );
+    let error = with_file(&["ETHUSDT"], "symbols_file = [\"a\", \"b\"]\n").unwrap_err();
+    assert!(
+        error
+            .0
+            .contains("line 1: symbols_file: expected a single value"),
+        "{error}"
+    );
+}

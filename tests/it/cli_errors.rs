@@ -153,7 +153,7 @@ fn nothing_connects_before_every_value_is_checked() {
 }
 
 #[test]
-fn bad_colour_and_log_format_values_name_what_is_accepted() {
+fn bad_colour_log_format_and_symbols_file_values_name_what_is_accepted() {
     assert_names(
         &usage_error(&["--color", "rainbow", "ETHUSDT"]),
         &["'rainbow'", "auto, always or never"],
@@ -161,6 +161,10 @@ fn bad_colour_and_log_format_values_name_what_is_accepted() {
     assert_names(
         &usage_error(&["--log-format", "xml", "ETHUSDT"]),
         &["'xml'", "text or json"],
+    );
+    assert_names(
+        &usage_error(&["--symbols-file", "/nonexistent/symbols.txt", "ETHUSDT"]),
+        &["cannot read symbols file '/nonexistent/symbols.txt'"],
     );
     // The tip clap gives for a near miss stays on the one line.
     assert_names(

@@ -16,5 +16,6 @@ mod sinks;
 mod stats;
 mod streaming;
 mod support;
+mod symbols_file;
 mod terminal;
 mod tls;
