@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{lifecycle, limits, log, log_json};
+use super::{lifecycle, limits, log, log_json, shell};
 use crate::config::terminal::LogFormat;
-use crate::config::{self, cli::Cli};
+use crate::config::{self, argv, cli::Cli};
 use crate::util::stderr;
 
 /// Status for a usage error (bad flag, value or config file).
@@ -23,10 +23,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(argv::prepare(args)) {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
     };
+    if let Some(command) = &cli.command {
+        return shell::run(command);
+    }
     let (verbose, quiet) = (cli.verbose, cli.quiet);
     install_panic_hook(LogFormat::Text);
     // Logging starts once the configuration is known: its format and colour are settings.

@@ -8,6 +8,7 @@ mod limits;
 mod log;
 mod log_json;
 mod reachability;
+mod shell;
 mod signals;
 mod simulation;
 

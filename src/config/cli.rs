@@ -9,6 +9,7 @@ use clap::{ArgAction, Parser};
 
 use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
 
+use super::commands::{Command, parse_symbol_arg};
 use super::terminal::{ColourChoice, LogFormat};
 use super::values::Words;
 use super::values::{
@@ -34,6 +35,13 @@ Examples:
   binance-listen --symbols-file symbols.txt BTCUSDT   the file's symbols too, one per line
   binance-listen --format pretty --color always ETHUSDT | less -R
   binance-listen --log-format json ETHUSDT 2> log.jsonl   one JSON object per log line
+  source <(binance-listen completions bash)          tab completion in this bash
+  binance-listen man | man -l -                      the manual page
+
+Reserved words: the lower-case words completions, man, tail, replay and help are
+subcommands when they come first (tail and replay are kept for later versions), never
+symbols. To listen to a symbol so named, write it in upper case (MAN) or after --
+(binance-listen -- man).
 
 Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
 stdout), 1 on a runtime failure (e.g. an untrusted certificate), 2 on a usage error.";
@@ -45,11 +53,18 @@ stdout), 1 on a runtime failure (e.g. an untrusted certificate), 2 on a usage er
 /// so a slow handler on one symbol never delays another. Logs and the exit summary go to
 /// stderr.
 #[derive(Debug, Parser)]
-#[command(name = "binance-listen", version, after_help = EXAMPLES)]
+#[command(
+    name = "binance-listen",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
 pub(crate) struct Cli {
     /// Symbols to listen to, e.g. ETHUSDT BNBUSDT (case-insensitive; repeats collapse).
-    /// May instead come from the config file's `symbols`.
-    #[arg(value_name = "SYMBOL")]
+    /// May instead come from the config file's `symbols`. The lower-case words completions,
+    /// man, tail, replay and help are subcommands, not symbols: to listen to a symbol so
+    /// named, write it in upper case (MAN) or after -- (binance-listen -- man)
+    #[arg(value_name = "SYMBOL", value_parser = parse_symbol_arg)]
     pub(crate) symbols: Vec<Symbol>,
 
     /// Also listen to the symbols in FILE, one per line (# starts a comment; blank lines
@@ -142,12 +157,14 @@ pub(crate) struct Cli {
     pub(crate) max_connection_age: Option<Duration>,
 
     /// Print per-symbol stats on stderr every INTERVAL [default when given: 5s]: rates,
-    /// queue depth, drops, gaps, reconnects, latency percentiles. Use --stats=10s, or put
-    /// --stats after the symbols
+    /// queue depth, drops, gaps, reconnects, latency percentiles. --stats=10s and
+    /// --stats 10s set the interval; a word after --stats that is not a duration (--stats
+    /// ETHUSDT) is a symbol
     #[arg(
         long,
         value_name = "INTERVAL",
         num_args = 0..=1,
+        require_equals = true,
         default_missing_value = "5s",
         value_parser = parse_stats_interval
     )]
@@ -182,6 +199,10 @@ pub(crate) struct Cli {
     /// Less log detail on stderr (-q warnings and errors, -qq errors only)
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "verbose")]
     pub(crate) quiet: u8,
+
+    /// A subcommand instead of listening (completions, man)
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
 }
 
 #[cfg(test)]

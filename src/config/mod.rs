@@ -4,7 +4,9 @@
 //! cross-checked. Every problem is a [`UsageError`], found before any thread or socket
 //! exists. Nothing after `Config` parses strings.
 
+pub(crate) mod argv;
 pub(crate) mod cli;
+pub(crate) mod commands;
 mod file;
 mod merge;
 mod symbols_file;

@@ -212,6 +212,40 @@ fn the_example_config_parses_and_matches_the_defaults() {
     assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
 }
 
+/// Parses `args` the way the binary does: through [`argv::prepare`] first.
+fn prepared_cli(args: &[&str]) -> Cli {
+    let words = argv::prepare(std::iter::once("binance-listen").chain(args.iter().copied()));
+    Cli::try_parse_from(words).unwrap()
+}
+
+#[test]
+fn stats_takes_an_interval_but_never_a_symbol() {
+    let config = build(prepared_cli(&["--stats", "ETHUSDT"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_secs(5)));
+    assert_eq!(config.symbols[0].as_str(), "ETHUSDT");
+    let config = build(prepared_cli(&["--stats", "10s", "ETHUSDT"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_secs(10)));
+    assert_eq!(config.symbols.len(), 1);
+    let config = build(prepared_cli(&["ETHUSDT", "--stats=250ms"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_millis(250)));
+}
+
+#[test]
+fn reserved_words_are_subcommands_first_and_symbols_after_double_dash() {
+    let cli = prepared_cli(&["completions", "zsh"]);
+    assert_eq!(
+        cli.command,
+        Some(commands::Command::Completions {
+            shell: Some(clap_complete::Shell::Zsh)
+        })
+    );
+    let config = build(prepared_cli(&["--", "man", "ETHUSDT"])).unwrap();
+    let names: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+    assert_eq!(names, ["MAN", "ETHUSDT"]);
+    let config = build(prepared_cli(&["REPLAY"])).unwrap();
+    assert_eq!(config.symbols[0].as_str(), "REPLAY");
+}
+
 #[test]
 fn json_logs_make_stats_json_unless_asked_otherwise() {
     let json = with_file(&["--log-format", "json", "ETHUSDT"], "").unwrap();

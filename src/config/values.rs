@@ -96,23 +96,17 @@ pub(crate) fn parse_run_duration(text: &str) -> Result<Duration, String> {
 /// The shortest `--stats` interval.
 pub(crate) const MIN_STATS_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Parses `--stats INTERVAL`. `--stats ETHUSDT` takes the symbol for the interval; the
-/// error says how to write it instead.
+/// Parses `--stats INTERVAL`. (A symbol after `--stats` never reaches it: `argv` hands
+/// `--stats` only words that look like intervals.)
 ///
 /// # Errors
 /// A one-line message naming the value and what is accepted.
 pub(crate) fn parse_stats_interval(text: &str) -> Result<Duration, String> {
-    match parse_duration(text) {
-        Ok(interval) if interval >= MIN_STATS_INTERVAL => Ok(interval),
-        Ok(_) => Err(format!(
+    match parse_duration(text)? {
+        interval if interval >= MIN_STATS_INTERVAL => Ok(interval),
+        _ => Err(format!(
             "invalid stats interval '{text}': expected at least 100ms, like 5s"
         )),
-        Err(error) if text.chars().all(char::is_alphanumeric) && text.parse::<f64>().is_err() => {
-            Err(format!(
-                "{error}; to use the default interval before a symbol, write --stats=5s or put --stats after the symbols"
-            ))
-        }
-        Err(error) => Err(error),
     }
 }
 

@@ -11,6 +11,7 @@ mod kinds;
 mod layout;
 mod memory;
 mod reconnect;
+mod shell;
 mod shutdown;
 mod sinks;
 mod stats;
