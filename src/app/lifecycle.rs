@@ -12,6 +12,7 @@ use tracing::{error, info};
 
 use binance_streams::{Decoder, Endpoint, Symbol};
 
+use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
 use crate::config::{Config, OutputTarget, Source};
@@ -24,8 +25,8 @@ use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
 use crate::pipeline::reader::{Reader, spawn_reader};
-use crate::stats::report::{StatsSource, spawn_reporter};
-use crate::stats::{LatencySummary, SymbolStats, summary_lines};
+use crate::stats::report::{StatsFormat, StatsSource, spawn_reporter};
+use crate::stats::{LatencySummary, SymbolStats, summary_json_lines, summary_lines};
 use crate::util::duration::format_duration;
 use crate::util::stderr;
 
@@ -138,7 +139,20 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         None => None,
     };
 
+    // A start where nothing connects gets one line of advice (network, --simulate).
+    let start_watch = match &config.source {
+        Source::Exchange(endpoint) => StartWatch::spawn(
+            endpoint.clone(),
+            pipelines.iter().map(|p| Arc::clone(&p.stats)).collect(),
+        )
+        .ok(),
+        Source::Simulate => None,
+    };
+
     let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
+    if let Some(watch) = start_watch {
+        watch.stop();
+    }
     stop_all(&pipelines);
     let threads = pipelines
         .iter_mut()
@@ -172,7 +186,11 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         let rows = pipelines.iter().zip(latency).map(|(pipeline, latency)| {
             (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
         });
-        for line in summary_lines(rows) {
+        let lines = match config.stats_format {
+            StatsFormat::Table => summary_lines(rows),
+            StatsFormat::Json => summary_json_lines(rows),
+        };
+        for line in lines {
             stderr::line(&line);
         }
     }

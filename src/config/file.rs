@@ -38,6 +38,9 @@ pub(super) struct Keys {
     pub(super) duration: Option<Entry>,
     pub(super) stats: Option<Entry>,
     pub(super) stats_format: Option<Entry>,
+    pub(super) symbols_file: Option<Entry>,
+    pub(super) color: Option<Entry>,
+    pub(super) log_format: Option<Entry>,
     pub(super) connection: Option<ConnectionKeys>,
 }
 

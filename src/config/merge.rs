@@ -13,6 +13,8 @@ use native_tls::Certificate;
 
 use super::cli::Cli;
 use super::file::FileConfig;
+use super::symbols_file::add_listed;
+use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
     DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
     parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_silence_multiple,
@@ -26,6 +28,7 @@ use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::health::SilenceRule;
 use crate::pipeline::reader::link::Liveness;
+use crate::stats::report::StatsFormat;
 use crate::util::duration::parse_duration;
 
 /// One setting's layers: the flag wins, else the file, else nothing. The file's value was
@@ -54,6 +57,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         )?
         .unwrap_or_default(),
     );
+    let symbols = add_listed(symbols, cli.symbols_file, file)?;
     if symbols.is_empty() {
         return Err(UsageError(
             "no symbol given: name at least one, like 'binance-listen ETHUSDT BNBUSDT', or list them under 'symbols' in the config file"
@@ -120,6 +124,14 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         file.value("gap_markers", keys.gap_markers.as_ref(), parse_gap_markers),
     )?
     .unwrap_or(matches!(output, OutputTarget::Directory(_)));
+    let colour: ColourChoice =
+        layered(cli.color, file.value("color", keys.color.as_ref(), parsed))?.unwrap_or_default();
+    let format = terminal::with_colour(format, colour);
+    let log_format: LogFormat = layered(
+        cli.log_format,
+        file.value("log_format", keys.log_format.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
     let max_messages = layered(
         cli.max_messages,
         file.value(
@@ -157,7 +169,10 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         cli.stats_format,
         file.value("stats_format", keys.stats_format.as_ref(), parsed),
     )?
-    .unwrap_or_default();
+    .unwrap_or(match log_format {
+        LogFormat::Json => StatsFormat::Json,
+        LogFormat::Text => StatsFormat::Table,
+    });
     let connection = connection_settings(
         (cli.max_connection_age, cli.max_silence),
         file,
@@ -183,6 +198,12 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         stats,
         stats_format,
         connection,
+        log: LogSettings::settle(
+            log_format,
+            colour,
+            io::stderr().is_terminal(),
+            no_color_env(),
+        ),
     })
 }
 

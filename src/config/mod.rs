@@ -4,9 +4,13 @@
 //! cross-checked. Every problem is a [`UsageError`], found before any thread or socket
 //! exists. Nothing after `Config` parses strings.
 
+pub(crate) mod argv;
 pub(crate) mod cli;
+pub(crate) mod commands;
 mod file;
 mod merge;
+mod symbols_file;
+pub(crate) mod terminal;
 pub(crate) mod values;
 
 use std::fmt;
@@ -24,6 +28,7 @@ use crate::pipeline::reader::link::Liveness;
 use crate::stats::report::StatsFormat;
 use cli::Cli;
 use file::FileConfig;
+use terminal::LogSettings;
 
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
@@ -137,6 +142,8 @@ pub(crate) struct Config {
     pub(crate) stats_format: StatsFormat,
     /// How connections are kept: ages, stall detection, limits.
     pub(crate) connection: ConnectionSettings,
+    /// How log lines are written (`--log-format`, `--color`).
+    pub(crate) log: LogSettings,
 }
 
 impl fmt::Debug for Config {
@@ -159,6 +166,7 @@ impl fmt::Debug for Config {
             .field("stats", &self.stats)
             .field("stats_format", &self.stats_format)
             .field("connection", &self.connection)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }

@@ -7,6 +7,7 @@ use clap::Parser;
 use super::*;
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
+use crate::stats::report::StatsFormat;
 
 fn cli(args: &[&str]) -> Cli {
     Cli::try_parse_from(std::iter::once("binance-listen").chain(args.iter().copied())).unwrap()
@@ -312,5 +313,88 @@ fn a_bad_gap_markers_value_is_one_clear_error() {
     assert_eq!(
         error.0,
         "config file '/etc/listen.toml', line 1: gap_markers: invalid gap markers setting '1': expected on or off"
+    );
+}
+
+/// Parses `args` the way the binary does: through [`argv::prepare`] first.
+fn prepared_cli(args: &[&str]) -> Cli {
+    let words = argv::prepare(std::iter::once("binance-listen").chain(args.iter().copied()));
+    Cli::try_parse_from(words).unwrap()
+}
+
+#[test]
+fn stats_takes_an_interval_but_never_a_symbol() {
+    let config = build(prepared_cli(&["--stats", "ETHUSDT"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_secs(5)));
+    assert_eq!(config.symbols[0].as_str(), "ETHUSDT");
+    let config = build(prepared_cli(&["--stats", "10s", "ETHUSDT"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_secs(10)));
+    assert_eq!(config.symbols.len(), 1);
+    let config = build(prepared_cli(&["ETHUSDT", "--stats=250ms"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_millis(250)));
+}
+
+#[test]
+fn reserved_words_are_subcommands_first_and_symbols_after_double_dash() {
+    let cli = prepared_cli(&["completions", "zsh"]);
+    assert_eq!(
+        cli.command,
+        Some(commands::Command::Completions {
+            shell: Some(clap_complete::Shell::Zsh)
+        })
+    );
+    let config = build(prepared_cli(&["--", "man", "ETHUSDT"])).unwrap();
+    let names: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+    assert_eq!(names, ["MAN", "ETHUSDT"]);
+    let config = build(prepared_cli(&["REPLAY"])).unwrap();
+    assert_eq!(config.symbols[0].as_str(), "REPLAY");
+}
+
+#[test]
+fn json_logs_make_stats_json_unless_asked_otherwise() {
+    let json = with_file(&["--log-format", "json", "ETHUSDT"], "").unwrap();
+    assert_eq!(json.log.format, terminal::LogFormat::Json);
+    assert!(!json.log.colour);
+    assert_eq!(json.stats_format, StatsFormat::Json);
+    let table = with_file(
+        &["ETHUSDT"],
+        "log_format = \"json\"\nstats_format = \"table\"\n",
+    )
+    .unwrap();
+    assert_eq!(table.stats_format, StatsFormat::Table);
+    let text = build(cli(&["ETHUSDT"])).unwrap();
+    assert_eq!(text.stats_format, StatsFormat::Table);
+}
+
+#[test]
+fn colour_always_colours_pretty_lines_anywhere_and_never_nowhere() {
+    let always = with_file(&["--format", "pretty", "ETHUSDT"], "color = \"always\"\n").unwrap();
+    assert_eq!(always.format, OutputFormat::Pretty { colour: true });
+    assert!(always.log.colour);
+    let never = with_file(&["--format", "pretty", "--color", "never", "ETHUSDT"], "").unwrap();
+    assert_eq!(never.format, OutputFormat::Pretty { colour: false });
+    assert!(!never.log.colour);
+    let error = with_file(&["ETHUSDT"], "color = \"rainbow\"\n").unwrap_err();
+    assert_eq!(
+        error.0,
+        "config file '/etc/listen.toml', line 1: color: unknown colour choice 'rainbow': expected auto, always or never"
+    );
+}
+
+#[test]
+fn a_bad_symbols_file_key_names_the_config_file() {
+    let error = with_file(&["ETHUSDT"], "symbols_file = \"/nonexistent/list.txt\"\n").unwrap_err();
+    assert!(
+        error
+            .0
+            .starts_with("cannot read symbols file '/nonexistent/list.txt'"),
+        "{error}"
+    );
+    let error = with_file(&["ETHUSDT"], "symbols_file = [\"a\", \"b\"]\n").unwrap_err();
+    assert!(
+        error
+            .0
+            .contains("line 1: symbols_file: expected a single value"),
+        "{error}"
     );
 }

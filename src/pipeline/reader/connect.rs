@@ -19,6 +19,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Error as WsError, WebSocket};
 
+use super::hints::{Failure, scheme_hint};
 use super::watched::{Deadlines, ReceiveClock, Stalled, WatchedTcp, stalled, watched_tcp};
 use crate::control::stop::{StopToken, Watch};
 use binance_streams::Endpoint;
@@ -106,6 +107,8 @@ pub(crate) enum ConnectError {
         status: u16,
         /// The `Retry-After` header, if any.
         retry_after: Option<Duration>,
+        /// A clause suggesting the other scheme, when the status hints at a mismatch.
+        hint: String,
     },
     /// Any other handshake failure (timeout, protocol error, connection reset).
     Handshake {
@@ -163,11 +166,13 @@ impl fmt::Display for ConnectError {
             Self::Tls {
                 host_port, detail, ..
             } => write!(f, "TLS handshake with {host_port} failed: {detail}"),
-            Self::Rejected { url, status, .. } if refuses_for_good(*status) => {
+            Self::Rejected {
+                url, status, hint, ..
+            } if refuses_for_good(*status) => {
                 let reason = http_reason(*status);
                 write!(
                     f,
-                    "{url} refused the WebSocket upgrade with HTTP {status}{reason}, which retrying cannot change; check the symbol, --stream and --endpoint"
+                    "{url} refused the WebSocket upgrade with HTTP {status}{reason}, which retrying cannot change; check the symbol, --stream and --endpoint{hint}"
                 )
             }
             Self::Rejected {
@@ -280,7 +285,7 @@ impl Connector {
                     attempt = partial.handshake();
                 }
                 Err(HandshakeError::Failure(error)) => {
-                    return Err(upgrade_error(error, host_port, url));
+                    return Err(upgrade_error(error, host_port, url, endpoint));
                 }
             }
         }
@@ -311,10 +316,15 @@ impl Connector {
                     });
                 }
                 Err(native_tls::HandshakeError::Failure(error)) => {
-                    let detail = error.to_string();
+                    let mut detail = error.to_string();
+                    let certificate = detail.contains("certificate");
+                    if !certificate && let Some(hint) = scheme_hint(endpoint, Failure::Tls(&detail))
+                    {
+                        detail.push_str(&hint);
+                    }
                     return Err(ConnectError::Tls {
                         host_port: host_port.to_owned(),
-                        certificate: detail.contains("certificate"),
+                        certificate,
                         detail,
                     });
                 }
@@ -379,7 +389,12 @@ fn http_reason(status: u16) -> String {
         .unwrap_or_default()
 }
 
-fn upgrade_error(error: WsError, host_port: String, url: &str) -> ConnectError {
+fn upgrade_error(
+    error: WsError,
+    host_port: String,
+    url: &str,
+    endpoint: &Endpoint,
+) -> ConnectError {
     match error {
         WsError::Io(error) if stalled(&error).is_some() => ConnectError::Handshake {
             host_port,
@@ -392,16 +407,21 @@ fn upgrade_error(error: WsError, host_port: String, url: &str) -> ConnectError {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let status = response.status().as_u16();
             ConnectError::Rejected {
                 host_port,
                 url: url.to_owned(),
-                status: response.status().as_u16(),
+                status,
                 retry_after,
+                hint: scheme_hint(endpoint, Failure::Status(status)).unwrap_or_default(),
             }
         }
-        other => ConnectError::Handshake {
-            host_port,
-            detail: other.to_string(),
-        },
+        other => {
+            let mut detail = other.to_string();
+            if let Some(hint) = scheme_hint(endpoint, Failure::Upgrade(&detail)) {
+                detail.push_str(&hint);
+            }
+            ConnectError::Handshake { host_port, detail }
+        }
     }
 }

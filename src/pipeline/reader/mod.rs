@@ -20,6 +20,7 @@
 pub(crate) mod backoff;
 pub(crate) mod connect;
 pub(crate) mod health;
+pub(crate) mod hints;
 pub(crate) mod limiter;
 pub(crate) mod link;
 mod notes;
