@@ -64,6 +64,9 @@ struct Args {
     /// Fault: after 10 messages send one of each bad frame kind
     #[arg(long)]
     bad_frames: bool,
+    /// Fault: pad every data frame to about this many bytes (e.g. 900000)
+    #[arg(long, value_name = "BYTES")]
+    huge_frames: Option<usize>,
     /// Symbols to show in the suggested command
     symbols: Vec<String>,
 }
@@ -94,6 +97,7 @@ fn main() -> Result<(), String> {
             args.reject
         ],
         bad_frames_after: 10,
+        huge_frames: args.huge_frames,
         bad_frames: if args.bad_frames {
             BadFrame::survivable()
         } else {
