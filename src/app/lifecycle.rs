@@ -76,7 +76,7 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     let (endpoint, _simulation) = match &config.source {
         Source::Exchange(endpoint) => (endpoint.clone(), None),
         Source::Simulate => {
-            let simulation = simulation::start(config.market)?;
+            let simulation = simulation::start(config.market, config.simulate_rate)?;
             (simulation.endpoint(), Some(simulation))
         }
     };

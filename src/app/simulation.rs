@@ -29,11 +29,15 @@ impl Simulation {
 /// # Errors
 /// The exchange could not start (no loopback port, no thread).
 #[cfg(feature = "simulate")]
-pub(super) fn start(market: Market) -> Result<Simulation, Fatal> {
-    use binance_mock::{MockConfig, MockExchange};
+pub(super) fn start(market: Market, rate: f64) -> Result<Simulation, Fatal> {
+    use binance_mock::{MockConfig, MockExchange, Rate};
     let futures = matches!(market, Market::Futures | Market::CoinFutures);
-    let mock = MockExchange::start(MockConfig::simulation().futures(futures))
-        .map_err(|error| Fatal(format!("cannot start the simulated exchange: {error}")))?;
+    let mock = MockExchange::start(
+        MockConfig::simulation()
+            .rate(Rate::PerSecond(rate))
+            .futures(futures),
+    )
+    .map_err(|error| Fatal(format!("cannot start the simulated exchange: {error}")))?;
     info!("simulating an exchange at {}", mock.url());
     Ok(Simulation { mock })
 }
@@ -44,7 +48,7 @@ pub(super) fn start(market: Market) -> Result<Simulation, Fatal> {
 /// # Errors
 /// Always.
 #[cfg(not(feature = "simulate"))]
-pub(super) fn start(_market: Market) -> Result<Simulation, Fatal> {
+pub(super) fn start(_market: Market, _rate: f64) -> Result<Simulation, Fatal> {
     Err(Fatal(
         "this binance-listen was built without the simulator (feature `simulate`)".to_owned(),
     ))

@@ -14,7 +14,8 @@ use super::terminal::{ColourChoice, LogFormat};
 use super::values::Words;
 use super::values::{
     DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
-    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_stats_interval,
+    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_simulate_rate,
+    parse_stats_interval,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
@@ -204,6 +205,11 @@ pub(crate) struct Cli {
     /// (with --market futures or coin-futures it sends futures payloads)
     #[arg(long, conflicts_with_all = ["endpoint", "ca_cert"])]
     pub(crate) simulate: bool,
+
+    /// Events per second per stream of the simulated market (with --simulate), arriving at
+    /// random with bursts [default: 8]
+    #[arg(long, value_name = "N", value_parser = parse_simulate_rate, requires = "simulate")]
+    pub(crate) simulate_rate: Option<f64>,
 
     /// More log detail on stderr (-v debug, -vv trace); RUST_LOG works too
     #[arg(short, long, action = ArgAction::Count)]

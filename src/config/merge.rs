@@ -187,6 +187,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         source,
         queue_capacity,
         queue_bytes,
+        simulate_rate: cli.simulate_rate.unwrap_or(super::DEFAULT_SIMULATE_RATE),
         overflow,
         format,
         output,

@@ -33,6 +33,9 @@ use terminal::LogSettings;
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
+/// Events per second per stream of `--simulate` when not set: lively but readable.
+pub(crate) const DEFAULT_SIMULATE_RATE: f64 = 8.0;
+
 /// Queue payload bytes per symbol when neither flag nor file sets one: thousands of ordinary
 /// frames (a trade is ~150 bytes, a depth20 ~1.5 KB), a few of the largest (1 MiB by default).
 pub(crate) const DEFAULT_QUEUE_BYTES: u64 = 8 << 20;
@@ -120,6 +123,8 @@ pub(crate) struct Config {
     pub(crate) queue_capacity: usize,
     /// Queue payload bytes per symbol.
     pub(crate) queue_bytes: u64,
+    /// Events per second per stream of the `--simulate` market.
+    pub(crate) simulate_rate: f64,
     /// What a full queue does.
     pub(crate) overflow: OverflowPolicy,
     /// How lines are written.

@@ -81,6 +81,24 @@ pub(crate) fn parse_queue_bytes(text: &str) -> Result<u64, String> {
     }
 }
 
+/// The fastest `--simulate-rate`: beyond this the simulation measures the machine, not the
+/// listener (use the benchmark for that).
+pub(crate) const MAX_SIMULATE_RATE: f64 = 100_000.0;
+
+/// Parses `--simulate-rate`: events per second per stream, above 0 and at most
+/// [`MAX_SIMULATE_RATE`].
+///
+/// # Errors
+/// A one-line message naming the value and what is accepted.
+pub(crate) fn parse_simulate_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= MAX_SIMULATE_RATE => Ok(rate),
+        _ => Err(format!(
+            "invalid simulated rate '{text}': expected events per second per stream, above 0 and at most 100000, like 8 or 0.5"
+        )),
+    }
+}
+
 /// Parses `--max-messages`: a whole number, at least 1.
 ///
 /// # Errors

@@ -5,8 +5,8 @@ use binance_mock::Rate;
 use binance_mock::{MockConfig, MockEvent};
 
 use crate::support::{
-    AggTradeLine, BookTickerLine, Exchange, Listener, assert_ids_in_order, assert_summary_adds_up,
-    run_to_end, summary_count, trade,
+    AggTradeLine, BookTickerLine, Exchange, Listener, PATIENCE, assert_ids_in_order,
+    assert_summary_adds_up, run_to_end, summary_count, trade,
 };
 
 #[test]
@@ -240,6 +240,26 @@ fn simulate_prints_lines_with_no_network() {
         let price: f64 = trade(line).price.parse().unwrap();
         assert!(price > 0.0, "{line}");
     }
+}
+
+#[test]
+fn the_simulated_market_has_large_trades_and_time_that_never_goes_back() {
+    // The README's "large trades" recipe must print something soon: at 500 trades a second
+    // one in 150 is a block of $100,000 or more (above 1 BTC at the simulated price).
+    let mut listener = Listener::start(&["--simulate", "--simulate-rate", "500", "BTCUSDT"]);
+    let mut last_time = 0;
+    let mut largest = 0.0_f64;
+    while largest < 1.0 {
+        let line = trade(&listener.expect_line());
+        assert!(
+            line.trade_time >= last_time,
+            "trade time went back: {line:?}"
+        );
+        last_time = line.trade_time;
+        largest = largest.max(line.qty.parse().unwrap());
+    }
+    listener.signal("INT");
+    assert!(listener.expect_exit_within(PATIENCE).success());
 }
 
 #[test]

@@ -82,6 +82,10 @@ pub struct Feed {
     book: BookIds,
     /// The last snapshot event time (`E`), which the next one must exceed.
     last_event_time: u64,
+    /// The latest `now` and trade/transaction time handed out: neither ever goes back,
+    /// even when the system clock does or two connections race.
+    last_now: u64,
+    last_moment: u64,
     candle: Option<Candle>,
     window: Option<Rolling>,
     /// A smoothed price: `avgPrice`'s average, `markPrice`'s index.
@@ -111,6 +115,8 @@ impl Feed {
             tick,
             lot,
             last_event_time: 0,
+            last_now: 0,
+            last_moment: 0,
             candle: None,
             window: None,
             average: price,
@@ -153,6 +159,8 @@ impl Feed {
     /// `now` is the event time in the stream's time unit (ms, or µs with [`Feed::micros`]).
     pub fn next_payload(&mut self, out: &mut String, now: u64) {
         out.clear();
+        let now = now.max(self.last_now);
+        self.last_now = now;
         self.step_price();
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
@@ -197,9 +205,34 @@ impl Feed {
         time
     }
 
+    /// A trade's size as markets show them: most are small, a few are large. The notional
+    /// (price × quantity) is log-uniform from $10 to $5,000, and one trade in 150 is a block
+    /// of $100,000 to $2,000,000, so the README's "large trades" recipe prints something
+    /// within a minute of `--simulate`. At least one lot; a whole number of lots.
+    fn trade_qty(&mut self) -> u64 {
+        let (low, high): (f64, f64) = if self.rng.below(150) == 0 {
+            (100_000.0, 2_000_000.0)
+        } else {
+            (10.0, 5_000.0)
+        };
+        let fraction = self.rng.next_f64();
+        self.lots_for_notional(low * (high / low).powf(fraction))
+    }
+
+    /// The quantity, in whole lots (at least one), worth about `notional` at the price.
+    fn lots_for_notional(&self, notional: f64) -> u64 {
+        let price = self.price.max(1) as f64 / UNITS_PER_WHOLE as f64;
+        let lot = self.lot.max(1) as f64 / UNITS_PER_WHOLE as f64;
+        let lots = (notional / price / lot).round();
+        // Saturating cast: a huge notional at a tiny price stays a large, finite count.
+        self.lot * (lots as u64).max(1)
+    }
+
     /// A transaction or trade time a moment before `now`, as Binance stamps them.
     fn moment_before(&mut self, now: u64) -> u64 {
-        now.saturating_sub(self.rng.below(3))
+        let moment = now.saturating_sub(self.rng.below(3)).max(self.last_moment);
+        self.last_moment = moment;
+        moment
     }
 
     /// The trades of one event at the walk's price: one to three, with the stream's next
@@ -210,7 +243,7 @@ impl Feed {
         self.next_trade_id = self.next_trade_id.saturating_add(count);
         Fill {
             price: self.price,
-            qty: self.lot * (1 + self.rng.below(40) * self.rng.below(8)),
+            qty: self.trade_qty(),
             count,
             first_id,
             buyer_maker: self.rng.below(2) == 0,

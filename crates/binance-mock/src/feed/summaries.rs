@@ -125,7 +125,10 @@ impl Feed {
         } else {
             self.price + slippage
         };
-        let lots = 1 + self.rng.below(200);
+        // Liquidations are big: $1,000 to $500,000 (log-uniform), a quarter above $100,000.
+        let fraction = self.rng.next_f64();
+        let notional = 1_000.0 * 500f64.powf(fraction);
+        let lots = self.lots_for_notional(notional) / self.lot.max(1);
         let filled_lots = if lots > 1 && self.rng.below(6) == 0 {
             1 + self.rng.below(lots - 1)
         } else {
