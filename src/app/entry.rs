@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{lifecycle, limits, log};
-use crate::config::{self, cli::Cli};
+use super::{lifecycle, limits, log, log_json, shell};
+use crate::config::terminal::LogFormat;
+use crate::config::{self, argv, cli::Cli};
 use crate::util::stderr;
 
 /// Status for a usage error (bad flag, value or config file).
@@ -22,12 +23,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(argv::prepare(args)) {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
     };
-    log::init(cli.verbose, cli.quiet);
-    install_panic_hook();
+    if let Some(command) = &cli.command {
+        return shell::run(command);
+    }
+    let (verbose, quiet) = (cli.verbose, cli.quiet);
+    install_panic_hook(LogFormat::Text);
+    // Logging starts once the configuration is known: its format and colour are settings.
+    // Nothing before it logs; usage errors are plain lines.
     let config = match config::build(cli) {
         Ok(config) => config,
         Err(error) => {
@@ -35,16 +41,18 @@ where
             return ExitCode::from(USAGE_ERROR_STATUS);
         }
     };
+    log::init(verbose, quiet, config.log);
+    install_panic_hook(config.log.format);
     if let Err(error) =
         limits::ensure_descriptors(limits::descriptors_needed(&config), config.symbols.len())
     {
-        stderr::line(&format!("binance-listen: error: {error}"));
+        log::error_line(config.log.format, &error);
         return ExitCode::from(USAGE_ERROR_STATUS);
     }
     match lifecycle::run(&config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fatal) => {
-            stderr::line(&format!("binance-listen: error: {fatal}"));
+            log::error_line(config.log.format, &fatal.to_string());
             ExitCode::FAILURE
         }
     }
@@ -99,8 +107,9 @@ fn one_line_usage(rendered: &str) -> String {
 
 /// Replaces Rust's panic message and backtrace hint with one line that names the thread:
 /// users see a bug report, not a backtrace. The pipeline's `ExitGuard` reports the rest.
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
+/// With JSON logs the line is a JSON log line too.
+fn install_panic_hook(format: LogFormat) {
+    std::panic::set_hook(Box::new(move |info| {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");
         let message = info
@@ -113,8 +122,11 @@ fn install_panic_hook() {
             .location()
             .map(|at| format!(" at {}:{}", at.file(), at.line()))
             .unwrap_or_default();
-        stderr::line(&format!(
-            "binance-listen: internal error in thread '{name}': {message}{location} (please report this)"
-        ));
+        let report =
+            format!("internal error in thread '{name}': {message}{location} (please report this)");
+        match format {
+            LogFormat::Text => stderr::line(&format!("binance-listen: {report}")),
+            LogFormat::Json => log_json::plain_line("ERROR", &report),
+        }
     }));
 }

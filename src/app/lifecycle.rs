@@ -12,6 +12,7 @@ use tracing::{error, info};
 
 use binance_streams::{Decoder, Endpoint, Symbol};
 
+use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
 use crate::config::{Config, OutputTarget, Source};
@@ -24,8 +25,8 @@ use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
 use crate::pipeline::reader::{Reader, spawn_reader};
-use crate::stats::report::{StatsSource, spawn_reporter};
-use crate::stats::{LatencySummary, SymbolStats, summary_lines};
+use crate::stats::report::{StatsFormat, StatsSource, spawn_reporter};
+use crate::stats::{LatencySummary, SymbolStats, summary_json_lines, summary_lines};
 use crate::util::duration::format_duration;
 use crate::util::stderr;
 
@@ -61,7 +62,9 @@ enum Ending {
 /// [`Fatal`] when the run could not start or ended in failure (the summary is printed first).
 pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     let (events, inbox) = unbounded();
-    forward_signals(events.clone())
+    // Shared with the signal thread, so even an immediate exit kills every handler's group.
+    let handlers = Arc::new(Handlers::default());
+    forward_signals(events.clone(), Arc::clone(&handlers))
         .map_err(|error| Fatal(format!("cannot install signal handlers: {error}")))?;
     let stdout = match config.output {
         OutputTarget::Stdout => Some(
@@ -88,7 +91,6 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     announce_connection_pacing(config, &limiter);
 
     // Every output opens (every file, every handler) before any connection is made.
-    let handlers = Handlers::default();
     let mut outputs = Vec::with_capacity(config.symbols.len());
     for symbol in &config.symbols {
         let stop = StopToken::new();
@@ -137,7 +139,20 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         None => None,
     };
 
+    // A start where nothing connects gets one line of advice (network, --simulate).
+    let start_watch = match &config.source {
+        Source::Exchange(endpoint) => StartWatch::spawn(
+            endpoint.clone(),
+            pipelines.iter().map(|p| Arc::clone(&p.stats)).collect(),
+        )
+        .ok(),
+        Source::Simulate => None,
+    };
+
     let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
+    if let Some(watch) = start_watch {
+        watch.stop();
+    }
     stop_all(&pipelines);
     let threads = pipelines
         .iter_mut()
@@ -149,6 +164,9 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         // breaks their pipes and lets the processors finish.
         panicked += join_within(stuck, HANDLER_KILL_GRACE).0;
     }
+    // Whatever a handler started must not outlive the listener, even if its processor is
+    // still stuck: kill every group not yet closed by its owner.
+    handlers.kill_running();
     // Frames the reader queued after the processor's last look (or while it was stuck):
     // thrown away now, and counted.
     for pipeline in &pipelines {
@@ -168,7 +186,11 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         let rows = pipelines.iter().zip(latency).map(|(pipeline, latency)| {
             (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
         });
-        for line in summary_lines(rows) {
+        let lines = match config.stats_format {
+            StatsFormat::Table => summary_lines(rows),
+            StatsFormat::Json => summary_json_lines(rows),
+        };
+        for line in lines {
             stderr::line(&line);
         }
     }
@@ -282,7 +304,7 @@ fn open_output(
     config: &Config,
     symbol: &Symbol,
     stop: &StopToken,
-    handlers: &Handlers,
+    handlers: &Arc<Handlers>,
     stdout: Option<&StdoutOutput>,
 ) -> std::io::Result<Box<dyn LineOutput>> {
     Ok(match &config.output {

@@ -12,9 +12,10 @@ use crate::config::{Config, OutputTarget};
 /// the simulator's listener, logs, and some slack for libraries.
 const BASE_DESCRIPTORS: u64 = 32;
 
-/// Descriptors one symbol may hold at once: its connection's socket and the clones the
-/// reader keeps of it, twice while a rollover overlaps two connections.
-const DESCRIPTORS_PER_CONNECTION: u64 = 3;
+/// Descriptors one connection holds: its socket, shared (not duplicated) by the reader,
+/// its TLS layer and the stop token's watch. A symbol holds two while a rollover overlaps
+/// two connections.
+const DESCRIPTORS_PER_CONNECTION: u64 = 1;
 
 /// How many descriptors `config` needs at most.
 pub(super) fn descriptors_needed(config: &Config) -> u64 {

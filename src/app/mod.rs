@@ -6,6 +6,9 @@ mod entry;
 mod lifecycle;
 mod limits;
 mod log;
+mod log_json;
+mod reachability;
+mod shell;
 mod signals;
 mod simulation;
 

@@ -9,9 +9,12 @@ use clap::{ArgAction, Parser};
 
 use binance_streams::{Endpoint, Market, StreamKinds, Symbol};
 
+use super::commands::{Command, parse_symbol_arg};
+use super::terminal::{ColourChoice, LogFormat};
+use super::values::Words;
 use super::values::{
-    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_queue_bytes,
-    parse_queue_capacity, parse_run_duration, parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
+    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_stats_interval,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
@@ -29,6 +32,16 @@ Examples:
   binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
   binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
+  binance-listen --symbols-file symbols.txt BTCUSDT   the file's symbols too, one per line
+  binance-listen --format pretty --color always ETHUSDT | less -R
+  binance-listen --log-format json ETHUSDT 2> log.jsonl   one JSON object per log line
+  source <(binance-listen completions bash)          tab completion in this bash
+  binance-listen man | man -l -                      the manual page
+
+Reserved words: the lower-case words completions, man, tail, replay and help are
+subcommands when they come first (tail and replay are kept for later versions), never
+symbols. To listen to a symbol so named, write it in upper case (MAN) or after --
+(binance-listen -- man).
 
 Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
 stdout), 1 on a runtime failure (e.g. an untrusted certificate), 2 on a usage error.";
@@ -40,12 +53,24 @@ stdout), 1 on a runtime failure (e.g. an untrusted certificate), 2 on a usage er
 /// so a slow handler on one symbol never delays another. Logs and the exit summary go to
 /// stderr.
 #[derive(Debug, Parser)]
-#[command(name = "binance-listen", version, after_help = EXAMPLES)]
+#[command(
+    name = "binance-listen",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
 pub(crate) struct Cli {
     /// Symbols to listen to, e.g. ETHUSDT BNBUSDT (case-insensitive; repeats collapse).
-    /// May instead come from the config file's `symbols`.
-    #[arg(value_name = "SYMBOL")]
+    /// May instead come from the config file's `symbols`. The lower-case words completions,
+    /// man, tail, replay and help are subcommands, not symbols: to listen to a symbol so
+    /// named, write it in upper case (MAN) or after -- (binance-listen -- man)
+    #[arg(value_name = "SYMBOL", value_parser = parse_symbol_arg)]
     pub(crate) symbols: Vec<Symbol>,
+
+    /// Also listen to the symbols in FILE, one per line (# starts a comment; blank lines
+    /// are ignored; - reads standard input), after those given as arguments; repeats collapse
+    #[arg(long, value_name = "FILE")]
+    pub(crate) symbols_file: Option<PathBuf>,
 
     /// Stream kinds, repeatable or comma-separated (several share one connection per
     /// symbol): trade, aggTrade, bookTicker, depth[@100ms], depth5|10|20[@100ms],
@@ -89,6 +114,18 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<OutputFormat>,
 
+    /// Colour in pretty lines and log lines: auto (only on a terminal, and not when NO_COLOR
+    /// is set), always (even when piped, e.g. into less -R; wins over NO_COLOR) or never
+    /// [default: auto]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        alias = "colour",
+        hide_possible_values = true,
+        value_parser = Words::<ColourChoice>::new(&["auto", "always", "never"])
+    )]
+    pub(crate) color: Option<ColourChoice>,
+
     /// Write each symbol's lines to DIR/<SYMBOL>.jsonl (appending) instead of stdout
     #[arg(long, value_name = "DIR", conflicts_with = "exec")]
     pub(crate) output_dir: Option<PathBuf>,
@@ -125,21 +162,43 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_connection_age)]
     pub(crate) max_connection_age: Option<Duration>,
 
+    /// Replace a connection that sends no data for this long although it answers pings,
+    /// for event-driven kinds too (trade, aggTrade, bookTicker, forceOrder: a quiet market
+    /// is normal for them, so this is off by default). Kinds pushed on a schedule (depth,
+    /// klines, tickers, prices) are replaced after 20 of their periods anyway (at least 30s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_silence)]
+    pub(crate) max_silence: Option<Duration>,
+
     /// Print per-symbol stats on stderr every INTERVAL [default when given: 5s]: rates,
-    /// queue depth, drops, gaps, reconnects, latency percentiles. Use --stats=10s, or put
-    /// --stats after the symbols
+    /// queue depth, drops, gaps, reconnects, latency percentiles. --stats=10s and
+    /// --stats 10s set the interval; a word after --stats that is not a duration (--stats
+    /// ETHUSDT) is a symbol
     #[arg(
         long,
         value_name = "INTERVAL",
         num_args = 0..=1,
+        require_equals = true,
         default_missing_value = "5s",
         value_parser = parse_stats_interval
     )]
     pub(crate) stats: Option<Duration>,
 
-    /// How --stats prints: table (for people) or json (one object per symbol per interval)
+    /// How --stats prints: table (for people) or json (one object per symbol per interval);
+    /// with json the exit summary is JSON too [default: json with --log-format json, else
+    /// table]
     #[arg(long, value_name = "FORMAT")]
     pub(crate) stats_format: Option<StatsFormat>,
+
+    /// Log lines on stderr: text (for people) or json (one object per line: time, level,
+    /// message, fields, the thread's symbol; --stats and the exit summary default to JSON
+    /// too) [default: text]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        hide_possible_values = true,
+        value_parser = Words::<LogFormat>::new(&["text", "json"])
+    )]
+    pub(crate) log_format: Option<LogFormat>,
 
     /// Listen to a built-in mock exchange with lively simulated prices: no network needed
     /// (with --market futures or coin-futures it sends futures payloads)
@@ -153,6 +212,10 @@ pub(crate) struct Cli {
     /// Less log detail on stderr (-q warnings and errors, -qq errors only)
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "verbose")]
     pub(crate) quiet: u8,
+
+    /// A subcommand instead of listening (completions, man)
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub(super) struct Keys {
     pub(super) duration: Option<Entry>,
     pub(super) stats: Option<Entry>,
     pub(super) stats_format: Option<Entry>,
+    pub(super) symbols_file: Option<Entry>,
+    pub(super) color: Option<Entry>,
+    pub(super) log_format: Option<Entry>,
     pub(super) connection: Option<ConnectionKeys>,
 }
 
@@ -51,6 +54,10 @@ pub(super) struct ConnectionKeys {
     pub(super) max_frame_bytes: Option<Entry>,
     pub(super) attempts_per_window: Option<Entry>,
     pub(super) attempt_window: Option<Entry>,
+    pub(super) handshake_timeout: Option<Entry>,
+    pub(super) silence_multiple: Option<Entry>,
+    pub(super) silence_floor: Option<Entry>,
+    pub(super) max_silence: Option<Entry>,
 }
 
 /// A config file, parsed into its keys; or no file at all (every key absent).

@@ -13,17 +13,22 @@ use native_tls::Certificate;
 
 use super::cli::Cli;
 use super::file::FileConfig;
+use super::symbols_file::add_listed;
+use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
-    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_queue_bytes,
-    parse_queue_capacity, parse_run_duration, parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
+    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_silence_multiple,
+    parse_stats_interval,
 };
 use super::{
-    Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, OutputTarget, Source,
-    UNPACED_ATTEMPTS, UsageError,
+    Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SILENCE_FLOOR,
+    DEFAULT_SILENCE_MULTIPLE, OutputTarget, Source, UNPACED_ATTEMPTS, UsageError,
 };
 use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
+use crate::pipeline::reader::health::SilenceRule;
 use crate::pipeline::reader::link::Liveness;
+use crate::stats::report::StatsFormat;
 use crate::util::duration::parse_duration;
 
 /// One setting's layers: the flag wins, else the file, else nothing. The file's value was
@@ -52,6 +57,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         )?
         .unwrap_or_default(),
     );
+    let symbols = add_listed(symbols, cli.symbols_file, file)?;
     if symbols.is_empty() {
         return Err(UsageError(
             "no symbol given: name at least one, like 'binance-listen ETHUSDT BNBUSDT', or list them under 'symbols' in the config file"
@@ -118,6 +124,14 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         file.value("gap_markers", keys.gap_markers.as_ref(), parse_gap_markers),
     )?
     .unwrap_or(matches!(output, OutputTarget::Directory(_)));
+    let colour: ColourChoice =
+        layered(cli.color, file.value("color", keys.color.as_ref(), parsed))?.unwrap_or_default();
+    let format = terminal::with_colour(format, colour);
+    let log_format: LogFormat = layered(
+        cli.log_format,
+        file.value("log_format", keys.log_format.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
     let max_messages = layered(
         cli.max_messages,
         file.value(
@@ -155,12 +169,17 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         cli.stats_format,
         file.value("stats_format", keys.stats_format.as_ref(), parsed),
     )?
-    .unwrap_or_default();
-    let binance = match &source {
-        Source::Exchange(endpoint) => endpoint.is_binance(),
-        Source::Simulate => false,
-    };
-    let connection = connection_settings(cli.max_connection_age, file, binance)?;
+    .unwrap_or(match log_format {
+        LogFormat::Json => StatsFormat::Json,
+        LogFormat::Text => StatsFormat::Table,
+    });
+    let connection = connection_settings(
+        (cli.max_connection_age, cli.max_silence),
+        file,
+        source == Source::Simulate,
+        &kinds,
+        market,
+    )?;
     Ok(Config {
         symbols,
         kinds,
@@ -179,6 +198,12 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         stats,
         stats_format,
         connection,
+        log: LogSettings::settle(
+            log_format,
+            colour,
+            io::stderr().is_terminal(),
+            no_color_env(),
+        ),
     })
 }
 
@@ -301,15 +326,19 @@ fn at_least(minimum: Duration) -> impl Fn(&str) -> Result<Duration, String> {
     }
 }
 
-/// The `[connection]` settings: `--max-connection-age` over the file over the defaults.
+/// The `[connection]` settings: flags (`--max-connection-age`, `--max-silence`) over the
+/// file over the defaults; the silence limit follows from the stream kinds and the market.
 ///
-/// Binance's connection-attempt limit is Binance's: it paces connections to Binance hosts
-/// by default, while a private endpoint (a mock, a relay on the LAN) is not paced unless
-/// the file asks for it.
+/// Every endpoint's connection attempts are paced by default with Binance's allowance:
+/// a relay or another exchange in front of Binance would pass a storm on, and a private
+/// server deserves no storm either. Only the in-process simulator is not paced; the file's
+/// `attempts_per_window` overrides (a test bench opening a thousand connections at once).
 fn connection_settings(
-    max_age_flag: Option<Duration>,
+    (max_age_flag, max_silence_flag): (Option<Duration>, Option<Duration>),
     file: &FileConfig,
-    binance: bool,
+    simulated: bool,
+    kinds: &[StreamKind],
+    market: Market,
 ) -> Result<ConnectionSettings, UsageError> {
     let empty = Default::default();
     let keys = file.keys.connection.as_ref().unwrap_or(&empty);
@@ -368,11 +397,46 @@ fn connection_settings(
                 )),
             },
         )?
-        .unwrap_or(if binance {
-            defaults.attempts_per_window
-        } else {
+        .unwrap_or(if simulated {
             UNPACED_ATTEMPTS
+        } else {
+            defaults.attempts_per_window
         });
+    let handshake_timeout = file
+        .value(
+            "connection.handshake_timeout",
+            keys.handshake_timeout.as_ref(),
+            at_least(tenth),
+        )?
+        .unwrap_or(defaults.handshake_timeout);
+    let multiple = file
+        .value(
+            "connection.silence_multiple",
+            keys.silence_multiple.as_ref(),
+            parse_silence_multiple,
+        )?
+        .unwrap_or(DEFAULT_SILENCE_MULTIPLE);
+    let floor = file
+        .value(
+            "connection.silence_floor",
+            keys.silence_floor.as_ref(),
+            at_least(Duration::from_secs(1)),
+        )?
+        .unwrap_or(DEFAULT_SILENCE_FLOOR);
+    let max_silence = layered(
+        max_silence_flag,
+        file.value(
+            "connection.max_silence",
+            keys.max_silence.as_ref(),
+            parse_max_silence,
+        ),
+    )?;
+    let rule = SilenceRule {
+        multiple,
+        floor,
+        max_silence,
+    };
+    let futures = matches!(market, Market::Futures | Market::CoinFutures);
     Ok(ConnectionSettings {
         max_age,
         liveness: Liveness {
@@ -382,6 +446,8 @@ fn connection_settings(
         max_frame_bytes,
         attempts_per_window,
         attempt_window,
+        handshake_timeout,
+        silence: rule.limit(kinds, futures),
     })
 }
 

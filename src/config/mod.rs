@@ -4,9 +4,13 @@
 //! cross-checked. Every problem is a [`UsageError`], found before any thread or socket
 //! exists. Nothing after `Config` parses strings.
 
+pub(crate) mod argv;
 pub(crate) mod cli;
+pub(crate) mod commands;
 mod file;
 mod merge;
+mod symbols_file;
+pub(crate) mod terminal;
 pub(crate) mod values;
 
 use std::fmt;
@@ -19,11 +23,12 @@ use native_tls::Certificate;
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
 use crate::pipeline::reader::ConnectionSettings;
-use crate::pipeline::reader::connect::DEFAULT_MAX_FRAME_BYTES;
+use crate::pipeline::reader::connect::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES};
 use crate::pipeline::reader::link::Liveness;
 use crate::stats::report::StatsFormat;
 use cli::Cli;
 use file::FileConfig;
+use terminal::LogSettings;
 
 /// Queue capacity per symbol when neither flag nor file sets one.
 pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
@@ -32,14 +37,29 @@ pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 /// frames (a trade is ~150 bytes, a depth20 ~1.5 KB), a few of the largest (1 MiB by default).
 pub(crate) const DEFAULT_QUEUE_BYTES: u64 = 8 << 20;
 
-/// The attempt allowance for endpoints that are not Binance's: effectively no pacing.
+/// The attempt allowance of the in-process `--simulate` exchange: no pacing. Every real
+/// endpoint is paced (an exchange, a relay or a mock run apart may all refuse a storm).
 pub(crate) const UNPACED_ATTEMPTS: u32 = u32::MAX;
+
+/// A stream pushed on a schedule is taken for dead after this many of its periods without
+/// data (`connection.silence_multiple`): kline_1m (every 2 s) after 40 s.
+pub(crate) const DEFAULT_SILENCE_MULTIPLE: u32 = 20;
+
+/// ...but never after less than this (`connection.silence_floor`): a fast book
+/// (depth@100ms) would otherwise be called dead after 2 s, and an illiquid one, which may
+/// truly have no change to send for a while, would reconnect every few seconds. The
+/// trade-off: a stream Binance silently stops serving is noticed after 30 s at the earliest
+/// (kinds pushed every second or faster), while a genuinely quiet book costs a reconnect
+/// per 30 s of quiet, growing to one per 4 minutes as silent connections follow one another.
+pub(crate) const DEFAULT_SILENCE_FLOOR: Duration = Duration::from_secs(30);
 
 /// Connection settings when neither flags nor file set them. Binance cuts connections at
 /// 24 h; ten minutes of margin leave room for a replacement to be refused and retried.
 /// A silent socket is pinged after 5 s and declared dead 10 s later: a dead link is caught
-/// within ~15 s, while a healthy server answers pings however quiet its market is.
-/// Binance allows 300 connection attempts per 5 minutes per IP.
+/// within ~15 s, while a healthy server answers pings however quiet its market is; a frame
+/// whose bytes keep coming must be complete within those 10 s too, and the handshakes
+/// within 10 s of the TCP connection. Binance allows 300 connection attempts per 5 minutes
+/// per IP. The silence limit depends on the stream kinds and is set by `config::build`.
 pub(crate) const DEFAULT_CONNECTION: ConnectionSettings = ConnectionSettings {
     max_age: Duration::from_secs(23 * 3600 + 50 * 60),
     liveness: Liveness {
@@ -49,6 +69,8 @@ pub(crate) const DEFAULT_CONNECTION: ConnectionSettings = ConnectionSettings {
     max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
     attempts_per_window: 300,
     attempt_window: Duration::from_secs(300),
+    handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+    silence: None,
 };
 
 /// A bad flag, config key or value: one line naming it and what is accepted. Exit status 2.
@@ -120,6 +142,8 @@ pub(crate) struct Config {
     pub(crate) stats_format: StatsFormat,
     /// How connections are kept: ages, stall detection, limits.
     pub(crate) connection: ConnectionSettings,
+    /// How log lines are written (`--log-format`, `--color`).
+    pub(crate) log: LogSettings,
 }
 
 impl fmt::Debug for Config {
@@ -142,6 +166,7 @@ impl fmt::Debug for Config {
             .field("stats", &self.stats)
             .field("stats_format", &self.stats_format)
             .field("connection", &self.connection)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }

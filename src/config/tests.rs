@@ -7,6 +7,7 @@ use clap::Parser;
 use super::*;
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
+use crate::stats::report::StatsFormat;
 
 fn cli(args: &[&str]) -> Cli {
     Cli::try_parse_from(std::iter::once("binance-listen").chain(args.iter().copied())).unwrap()
@@ -71,17 +72,74 @@ fn no_symbol_is_a_usage_error() {
 }
 
 #[test]
-fn only_binance_hosts_are_paced_by_default() {
+fn every_endpoint_is_paced_by_default_except_the_simulator() {
     let binance = build(cli(&["ETHUSDT"])).unwrap();
     assert_eq!(binance.connection.attempts_per_window, 300);
     let local = build(cli(&["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"])).unwrap();
-    assert_eq!(local.connection.attempts_per_window, UNPACED_ATTEMPTS);
+    assert_eq!(local.connection.attempts_per_window, 300);
+    let simulated = build(cli(&["--simulate", "ETHUSDT"])).unwrap();
+    assert_eq!(simulated.connection.attempts_per_window, UNPACED_ATTEMPTS);
     let asked = with_file(
         &["--endpoint", "ws://127.0.0.1:9000", "ETHUSDT"],
-        "[connection]\nattempts_per_window = 10\n",
+        "[connection]\nattempts_per_window = 1000000\n",
     )
     .unwrap();
-    assert_eq!(asked.connection.attempts_per_window, 10);
+    assert_eq!(asked.connection.attempts_per_window, 1_000_000);
+}
+
+#[test]
+fn silence_limits_follow_the_kinds_the_market_and_the_settings() {
+    let trades = build(cli(&["ETHUSDT"])).unwrap();
+    assert_eq!(trades.connection.silence, None, "trades may be quiet");
+    let klines = build(cli(&["--stream", "trade,kline_1m", "ETHUSDT"])).unwrap();
+    let limit = klines.connection.silence.unwrap();
+    assert_eq!(limit.after, Duration::from_secs(40));
+    assert_eq!(limit.kind, "kline_1m".parse().unwrap());
+    let futures = build(cli(&[
+        "--market",
+        "futures",
+        "--stream",
+        "markPrice",
+        "BTCUSDT",
+    ]))
+    .unwrap();
+    assert_eq!(
+        futures.connection.silence.unwrap().after,
+        Duration::from_secs(60)
+    );
+    let quick = with_file(
+        &["--stream", "kline_1s", "ETHUSDT"],
+        "[connection]\nsilence_multiple = 2\nsilence_floor = \"1s\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        quick.connection.silence.unwrap().after,
+        Duration::from_secs(2)
+    );
+    let asked = with_file(
+        &["--max-silence", "45s", "ETHUSDT"],
+        "[connection]\nmax_silence = \"2m\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        asked.connection.silence.unwrap().after,
+        Duration::from_secs(45),
+        "the flag wins"
+    );
+    let error = Cli::try_parse_from(["binance-listen", "--max-silence", "10ms", "ETHUSDT"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("invalid silence limit '10ms': expected at least 1s, like 30s or 5m"),
+        "{error}"
+    );
+    let error = with_file(&["ETHUSDT"], "[connection]\nsilence_multiple = -1\n").unwrap_err();
+    assert!(error.0.contains("connection.silence_multiple"), "{error}");
+    let handshake = with_file(&["ETHUSDT"], "[connection]\nhandshake_timeout = \"2s\"\n").unwrap();
+    assert_eq!(
+        handshake.connection.handshake_timeout,
+        Duration::from_secs(2)
+    );
 }
 
 #[test]
@@ -255,5 +313,88 @@ fn a_bad_gap_markers_value_is_one_clear_error() {
     assert_eq!(
         error.0,
         "config file '/etc/listen.toml', line 1: gap_markers: invalid gap markers setting '1': expected on or off"
+    );
+}
+
+/// Parses `args` the way the binary does: through [`argv::prepare`] first.
+fn prepared_cli(args: &[&str]) -> Cli {
+    let words = argv::prepare(std::iter::once("binance-listen").chain(args.iter().copied()));
+    Cli::try_parse_from(words).unwrap()
+}
+
+#[test]
+fn stats_takes_an_interval_but_never_a_symbol() {
+    let config = build(prepared_cli(&["--stats", "ETHUSDT"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_secs(5)));
+    assert_eq!(config.symbols[0].as_str(), "ETHUSDT");
+    let config = build(prepared_cli(&["--stats", "10s", "ETHUSDT"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_secs(10)));
+    assert_eq!(config.symbols.len(), 1);
+    let config = build(prepared_cli(&["ETHUSDT", "--stats=250ms"])).unwrap();
+    assert_eq!(config.stats, Some(Duration::from_millis(250)));
+}
+
+#[test]
+fn reserved_words_are_subcommands_first_and_symbols_after_double_dash() {
+    let cli = prepared_cli(&["completions", "zsh"]);
+    assert_eq!(
+        cli.command,
+        Some(commands::Command::Completions {
+            shell: Some(clap_complete::Shell::Zsh)
+        })
+    );
+    let config = build(prepared_cli(&["--", "man", "ETHUSDT"])).unwrap();
+    let names: Vec<&str> = config.symbols.iter().map(Symbol::as_str).collect();
+    assert_eq!(names, ["MAN", "ETHUSDT"]);
+    let config = build(prepared_cli(&["REPLAY"])).unwrap();
+    assert_eq!(config.symbols[0].as_str(), "REPLAY");
+}
+
+#[test]
+fn json_logs_make_stats_json_unless_asked_otherwise() {
+    let json = with_file(&["--log-format", "json", "ETHUSDT"], "").unwrap();
+    assert_eq!(json.log.format, terminal::LogFormat::Json);
+    assert!(!json.log.colour);
+    assert_eq!(json.stats_format, StatsFormat::Json);
+    let table = with_file(
+        &["ETHUSDT"],
+        "log_format = \"json\"\nstats_format = \"table\"\n",
+    )
+    .unwrap();
+    assert_eq!(table.stats_format, StatsFormat::Table);
+    let text = build(cli(&["ETHUSDT"])).unwrap();
+    assert_eq!(text.stats_format, StatsFormat::Table);
+}
+
+#[test]
+fn colour_always_colours_pretty_lines_anywhere_and_never_nowhere() {
+    let always = with_file(&["--format", "pretty", "ETHUSDT"], "color = \"always\"\n").unwrap();
+    assert_eq!(always.format, OutputFormat::Pretty { colour: true });
+    assert!(always.log.colour);
+    let never = with_file(&["--format", "pretty", "--color", "never", "ETHUSDT"], "").unwrap();
+    assert_eq!(never.format, OutputFormat::Pretty { colour: false });
+    assert!(!never.log.colour);
+    let error = with_file(&["ETHUSDT"], "color = \"rainbow\"\n").unwrap_err();
+    assert_eq!(
+        error.0,
+        "config file '/etc/listen.toml', line 1: color: unknown colour choice 'rainbow': expected auto, always or never"
+    );
+}
+
+#[test]
+fn a_bad_symbols_file_key_names_the_config_file() {
+    let error = with_file(&["ETHUSDT"], "symbols_file = \"/nonexistent/list.txt\"\n").unwrap_err();
+    assert!(
+        error
+            .0
+            .starts_with("cannot read symbols file '/nonexistent/list.txt'"),
+        "{error}"
+    );
+    let error = with_file(&["ETHUSDT"], "symbols_file = [\"a\", \"b\"]\n").unwrap_err();
+    assert!(
+        error
+            .0
+            .contains("line 1: symbols_file: expected a single value"),
+        "{error}"
     );
 }

@@ -110,23 +110,17 @@ pub(crate) fn parse_run_duration(text: &str) -> Result<Duration, String> {
 /// The shortest `--stats` interval.
 pub(crate) const MIN_STATS_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Parses `--stats INTERVAL`. `--stats ETHUSDT` takes the symbol for the interval; the
-/// error says how to write it instead.
+/// Parses `--stats INTERVAL`. (A symbol after `--stats` never reaches it: `argv` hands
+/// `--stats` only words that look like intervals.)
 ///
 /// # Errors
 /// A one-line message naming the value and what is accepted.
 pub(crate) fn parse_stats_interval(text: &str) -> Result<Duration, String> {
-    match parse_duration(text) {
-        Ok(interval) if interval >= MIN_STATS_INTERVAL => Ok(interval),
-        Ok(_) => Err(format!(
+    match parse_duration(text)? {
+        interval if interval >= MIN_STATS_INTERVAL => Ok(interval),
+        _ => Err(format!(
             "invalid stats interval '{text}': expected at least 100ms, like 5s"
         )),
-        Err(error) if text.chars().all(char::is_alphanumeric) && text.parse::<f64>().is_err() => {
-            Err(format!(
-                "{error}; to use the default interval before a symbol, write --stats=5s or put --stats after the symbols"
-            ))
-        }
-        Err(error) => Err(error),
     }
 }
 
@@ -144,6 +138,35 @@ pub(crate) fn parse_connection_age(text: &str) -> Result<Duration, String> {
             "invalid connection age '{text}': expected at least 1s, like 23h50m"
         )),
     }
+}
+
+/// The shortest `--max-silence`: below a second it would only measure the read timeout.
+pub(crate) const MIN_MAX_SILENCE: Duration = Duration::from_secs(1);
+
+/// Parses `--max-silence` (and `connection.max_silence`): at least [`MIN_MAX_SILENCE`].
+///
+/// # Errors
+/// A one-line message naming the text and the accepted form.
+pub(crate) fn parse_max_silence(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        limit if limit >= MIN_MAX_SILENCE => Ok(limit),
+        _ => Err(format!(
+            "invalid silence limit '{text}': expected at least 1s, like 30s or 5m"
+        )),
+    }
+}
+
+/// Parses `connection.silence_multiple`: update periods without data before a stream
+/// pushed on a schedule is taken for dead; 0 turns that off.
+///
+/// # Errors
+/// A one-line message naming the text and the accepted form.
+pub(crate) fn parse_silence_multiple(text: &str) -> Result<u32, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "invalid silence multiple '{text}': expected a whole number of update periods, like 20 (0 turns the limit off)"
+        )
+    })
 }
 
 /// `--delay [SYMBOL=]DURATION`: how long a symbol's processor sleeps per message, to
@@ -182,6 +205,56 @@ impl FromStr for DelaySpec {
                 })
             }
         }
+    }
+}
+
+/// A clap value parser for a setting with a fixed set of words: it parses through the
+/// type's own `FromStr` (so flag and config file reject a bad word with the same message)
+/// and tells clap the words, so shell completions offer them.
+#[derive(Debug)]
+pub(crate) struct Words<T> {
+    words: &'static [&'static str],
+    parsed: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Words<T> {
+    /// A parser accepting what `T::from_str` accepts, offering `words` for completion.
+    pub(crate) const fn new(words: &'static [&'static str]) -> Self {
+        Self {
+            words,
+            parsed: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for Words<T> {
+    fn clone(&self) -> Self {
+        Self::new(self.words)
+    }
+}
+
+impl<T> clap::builder::TypedValueParser for Words<T>
+where
+    T: FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let parse: fn(&str) -> Result<T, String> = |text| text.parse();
+        parse.parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.words.iter().map(clap::builder::PossibleValue::new),
+        ))
     }
 }
 

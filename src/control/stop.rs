@@ -7,7 +7,8 @@
 //! A reader blocked in a socket read is woken by shutting the socket's read side down
 //! ([`StopToken::watch`]): its read returns at once, and it can still send its close
 //! frame. So readers need no short read timeout to notice a stop, and a thousand idle
-//! symbols do not wake up four thousand times a second to check a flag.
+//! symbols do not wake up four thousand times a second to check a flag. The token holds
+//! the reader's own socket (shared, not cloned), so watching costs no file descriptor.
 
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,7 +30,7 @@ struct Inner {
     wake_sender: Mutex<Option<Sender<()>>>,
     wake: Receiver<()>,
     /// Sockets whose read side is shut down on trigger, by watch id.
-    sockets: Mutex<Vec<(u64, TcpStream)>>,
+    sockets: Mutex<Vec<(u64, Arc<TcpStream>)>>,
 }
 
 /// Keeps a socket watched by a [`StopToken`]; dropping it stops the watch.
@@ -75,19 +76,19 @@ impl StopToken {
     }
 
     /// Shuts `socket`'s read side down when the token is triggered (at once if it already
-    /// was), until the returned [`Watch`] is dropped. `None` if the socket cannot be shared.
-    pub(crate) fn watch(&self, socket: &TcpStream) -> Option<Watch> {
+    /// was), until the returned [`Watch`] is dropped. The token keeps a reference to the
+    /// same socket, not a duplicate descriptor.
+    pub(crate) fn watch(&self, socket: &Arc<TcpStream>) -> Watch {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let clone = socket.try_clone().ok()?;
-        lock(&self.inner.sockets).push((id, clone));
+        lock(&self.inner.sockets).push((id, Arc::clone(socket)));
         if self.is_triggered() {
             let _ = socket.shutdown(Shutdown::Read);
         }
-        Some(Watch {
+        Watch {
             token: self.clone(),
             id,
-        })
+        }
     }
 
     /// Whether [`trigger`](Self::trigger) was called. One relaxed load: cheap enough per message.
@@ -139,19 +140,24 @@ mod tests {
     fn trigger_wakes_a_blocked_socket_read() {
         use std::io::Read;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let client = Arc::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
         let _server = listener.accept().unwrap();
         let token = StopToken::new();
         let watch = token.watch(&client);
+        let reading = Arc::clone(&client);
         let reader = std::thread::spawn(move || {
-            let mut client = client;
             let mut byte = [0u8; 1];
-            client.read(&mut byte).unwrap()
+            (&*reading).read(&mut byte).unwrap()
         });
         token.trigger();
         assert_eq!(reader.join().unwrap(), 0, "the read sees end of input");
         drop(watch);
         assert!(lock(&token.inner.sockets).is_empty());
+        assert_eq!(
+            Arc::strong_count(&client),
+            1,
+            "the watch let go of the socket"
+        );
     }
 
     #[test]

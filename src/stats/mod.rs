@@ -207,9 +207,98 @@ pub(crate) fn summary_lines<'a>(
         .collect()
 }
 
+/// One symbol's exit summary as JSON (`--stats-format json`), with the field names of the
+/// `--stats` JSON rows.
+#[derive(Debug, serde::Serialize)]
+struct SummaryRow<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    symbol: &'a str,
+    received: u64,
+    written: u64,
+    dropped: u64,
+    duplicates: u64,
+    skipped: u64,
+    discarded: u64,
+    lost: u64,
+    gaps: u64,
+    missing_ids: u64,
+    reconnects: u64,
+    /// Received frames in no bucket (a thread that did not finish); only when not zero.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unaccounted: Option<i128>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_exchange_us: Option<Percentiles>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_pipeline_us: Option<Percentiles>,
+}
+
+/// The exit summary as JSON lines, one object per symbol (`"type":"summary"`), for stderr.
+pub(crate) fn summary_json_lines<'a>(
+    rows: impl IntoIterator<Item = (&'a str, Snapshot, Option<LatencySummary>)>,
+) -> Vec<String> {
+    rows.into_iter()
+        .filter_map(|(symbol, s, latency)| {
+            let row = SummaryRow {
+                kind: "summary",
+                symbol,
+                received: s.received,
+                written: s.written,
+                dropped: s.dropped,
+                duplicates: s.duplicates,
+                skipped: s.skipped,
+                discarded: s.discarded,
+                lost: s.lost,
+                gaps: s.gaps,
+                missing_ids: s.missing_ids,
+                reconnects: s.reconnects,
+                unaccounted: Some(s.unaccounted()).filter(|&n| n != 0),
+                latency_exchange_us: latency.map(|(exchange, _)| exchange),
+                latency_pipeline_us: latency.map(|(_, pipeline)| pipeline),
+            };
+            serde_json::to_string(&row).ok()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_json_summary_uses_the_stats_field_names() {
+        let lines = summary_json_lines([(
+            "ETHUSDT",
+            Snapshot {
+                received: 9,
+                written: 5,
+                dropped: 1,
+                duplicates: 1,
+                skipped: 1,
+                discarded: 1,
+                lost: 0,
+                gaps: 2,
+                missing_ids: 7,
+                reconnects: 3,
+            },
+            None,
+        )]);
+        assert_eq!(
+            lines,
+            [
+                r#"{"type":"summary","symbol":"ETHUSDT","received":9,"written":5,"dropped":1,"duplicates":1,"skipped":1,"discarded":1,"lost":0,"gaps":2,"missing_ids":7,"reconnects":3}"#
+            ]
+        );
+        let unfinished = Snapshot {
+            received: 2,
+            ..Snapshot::default()
+        };
+        let line = &summary_json_lines([("BNBUSDT", unfinished, None)])[0];
+        assert!(
+            line.ends_with(r#""reconnects":0,"unaccounted":2}"#),
+            "{line}"
+        );
+    }
 
     #[test]
     fn every_bucket_is_counted_where_it_happens() {

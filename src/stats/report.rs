@@ -126,6 +126,8 @@ struct Row<'a> {
     missing_ids: u64,
     skipped: u64,
     reconnects: u64,
+    discarded: u64,
+    lost: u64,
     latency_exchange_us: Option<Percentiles>,
     latency_pipeline_us: Option<Percentiles>,
 }
@@ -173,6 +175,8 @@ fn run(
                 missing_ids: snapshot.missing_ids,
                 skipped: snapshot.skipped,
                 reconnects: snapshot.reconnects,
+                discarded: snapshot.discarded,
+                lost: snapshot.lost,
                 latency_exchange_us: interval_latency
                     .as_ref()
                     .map(|l| Percentiles::of(&l.exchange)),

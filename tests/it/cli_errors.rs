@@ -153,6 +153,27 @@ fn nothing_connects_before_every_value_is_checked() {
 }
 
 #[test]
+fn bad_colour_log_format_and_symbols_file_values_name_what_is_accepted() {
+    assert_names(
+        &usage_error(&["--color", "rainbow", "ETHUSDT"]),
+        &["'rainbow'", "auto, always or never"],
+    );
+    assert_names(
+        &usage_error(&["--log-format", "xml", "ETHUSDT"]),
+        &["'xml'", "text or json"],
+    );
+    assert_names(
+        &usage_error(&["--symbols-file", "/nonexistent/symbols.txt", "ETHUSDT"]),
+        &["cannot read symbols file '/nonexistent/symbols.txt'"],
+    );
+    // The tip clap gives for a near miss stays on the one line.
+    assert_names(
+        &usage_error(&["--colour-mode", "never", "ETHUSDT"]),
+        &["--colour-mode", "tip:"],
+    );
+}
+
+#[test]
 fn help_shows_examples_and_exits_0() {
     let (status, stdout, _) = run_to_end(&["--help"]);
     assert!(status.success());

@@ -269,3 +269,90 @@ fn ids_replayed_after_a_reconnect_are_written_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_server_failing_every_connection_after_one_frame_gets_a_few_paced_attempts() {
+    // Each connection delivers one good frame, then a protocol violation. Delivered data
+    // no longer passes for health, so the backoff keeps growing: its waits of at least 50,
+    // 100, 200, 400, 800, 1600 ms allow at most 7 connections in the first 5 s, however
+    // fast (or slow) the machine is. Before, such a server got 117 in 6 s.
+    let faults = Faults {
+        protocol_error_after: Some(1),
+        ..Faults::default()
+    };
+    let exchange = Exchange::start(
+        MockConfig::new()
+            .rate(Rate::PerSecond(100.0))
+            .faults(faults),
+    );
+    let (status, stdout, stderr) =
+        crate::support::run_to_end(&["--endpoint", &exchange.url(), "--duration", "5s", "ETHUSDT"]);
+    assert!(status.success(), "{stderr}");
+    let connections = exchange.connections_left_in_events();
+    assert!(
+        (3..=8).contains(&connections),
+        "{connections} connections in 5 s:\n{stderr}"
+    );
+    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    assert_eq!(
+        trade_ids(&lines),
+        (1..=connections as u64).collect::<Vec<_>>()
+    );
+    assert_summary_adds_up(&stderr, "ETHUSDT");
+}
+
+#[test]
+fn a_stream_url_given_as_the_endpoint_is_a_usage_error_naming_the_base() {
+    let (status, stdout, stderr) =
+        crate::support::run_to_end(&["--endpoint", "ws://127.0.0.1:9/ws/ethusdt@trade", "ETHUSDT"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("'ws://127.0.0.1:9/ws/ethusdt@trade': that is a stream's URL"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pass the base URL instead, like ws://127.0.0.1:9"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_upgrade_refused_with_404_is_not_retried_and_the_run_fails() {
+    let faults = Faults {
+        reject_upgrades: vec![Rejection {
+            status: 404,
+            retry_after_secs: None,
+        }],
+        ..Faults::default()
+    };
+    let exchange = Exchange::start(MockConfig::new().faults(faults));
+    let url = format!("{}/ws/ethusdt@trade", exchange.url());
+    let (status, stdout, stderr) =
+        crate::support::run_to_end(&["--endpoint", &exchange.url(), "ETHUSDT"]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    let refusal = format!("{url} refused the WebSocket upgrade with HTTP 404 Not Found");
+    assert_eq!(stderr.matches(&refusal).count(), 1, "{stderr}");
+    assert!(!stderr.contains("retrying in"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|line| line.contains("1 of 1 symbol(s) could not be served: ETHUSDT")),
+        "{stderr}"
+    );
+    let events: Vec<MockEvent> = std::iter::from_fn(|| exchange.expect_event_now()).collect();
+    let rejected = events
+        .iter()
+        .filter(|event| matches!(event, MockEvent::Rejected { status: 404, .. }))
+        .count();
+    assert_eq!(rejected, 1, "{events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, MockEvent::Connected { .. })),
+        "{events:?}"
+    );
+}

@@ -44,8 +44,13 @@ fn json_stats_report_counts_queue_and_latency_per_symbol() {
     assert!(seen.contains(&"ETHUSDT".to_owned()) && seen.contains(&"BNBUSDT".to_owned()));
     listener.signal("INT");
     assert!(listener.expect_exit_within(PATIENCE).success());
-    let summary = listener.expect_stderr("summary ETHUSDT");
-    assert!(summary.contains("latency exchange→receive "), "{summary}");
+    // The exit summary follows --stats-format: JSON, with the run's latencies.
+    let summary = listener.expect_stderr(r#"{"type":"summary","symbol":"ETHUSDT""#);
+    let summary: serde_json::Value = serde_json::from_str(&summary).expect(&summary);
+    assert!(
+        summary["latency_exchange_us"]["count"].as_u64() > Some(0),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -63,9 +68,37 @@ fn the_table_has_a_header_and_a_row_per_symbol() {
 }
 
 #[test]
-fn a_symbol_after_stats_gets_a_hint() {
-    let (status, _, stderr) = run_to_end(&["--stats", "ETHUSDT"]);
-    assert_eq!(status.code(), Some(2));
-    assert!(stderr.contains("invalid duration 'ETHUSDT'"), "{stderr}");
-    assert!(stderr.contains("--stats=5s"), "{stderr}");
+fn a_symbol_after_stats_is_a_symbol_and_an_interval_is_an_interval() {
+    let exchange = Exchange::start(MockConfig::new().rate(Rate::Unlimited).count(3));
+    let (status, stdout, stderr) = run_to_end(&[
+        "--endpoint",
+        &exchange.url(),
+        "--max-messages",
+        "3",
+        "--stats",
+        "ETHUSDT",
+    ]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    // --stats was on (the default interval): the summary carries latencies.
+    let summary = stderr
+        .lines()
+        .find(|line| line.starts_with("binance-listen: summary ETHUSDT"))
+        .expect("a summary");
+    assert!(summary.contains("latency exchange→receive"), "{summary}");
+
+    let mut listener =
+        Listener::start(&["--endpoint", &exchange.url(), "--stats", "150ms", "BNBUSDT"]);
+    listener.expect_stderr("binance-listen: stats over the last 150ms");
+    listener.signal("INT");
+    assert!(listener.expect_exit_within(PATIENCE).success());
+}
+
+#[test]
+fn a_number_after_stats_is_an_interval_missing_its_unit() {
+    let (status, _, stderr) = run_to_end(&["--stats", "10", "ETHUSDT"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("invalid duration '10'"), "{stderr}");
+    assert!(stderr.contains("like 200ms or 1.5s"), "{stderr}");
 }

@@ -117,14 +117,19 @@ impl FromStr for Endpoint {
             "wss" => true,
             _ => return Err(bad(&format!("scheme '{scheme}' is not supported"))),
         };
-        if rest.contains(['?', '#']) {
-            return Err(bad("a query or fragment is not allowed"));
-        }
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
         if authority.contains('@') {
             return Err(bad("user names are not allowed"));
         }
         let (host, port) = split_host_port(authority).ok_or_else(|| bad("bad host or port"))?;
+        if let Some(base) = stream_path_base(path) {
+            return Err(format!(
+                "invalid endpoint '{text}': that is a stream's URL, and each symbol's stream path is added to the endpoint; pass the base URL instead, like {scheme}://{authority}{base}"
+            ));
+        }
+        if path.contains(['?', '#']) {
+            return Err(bad("a query or fragment is not allowed"));
+        }
         let port = port.unwrap_or(if tls { 443 } else { 80 });
         let mut prefix = path.trim_end_matches('/');
         if let Some(stripped) = prefix.strip_suffix("/ws") {
@@ -139,6 +144,39 @@ impl FromStr for Endpoint {
             port,
             path_prefix: prefix.to_owned(),
         })
+    }
+}
+
+/// When `path` (everything after the authority) names streams rather than a base — it holds
+/// an `@` (`/ws/ethusdt@trade`), something after `/ws/` (`/ws/ethusdt`), or a `/stream`
+/// segment (`/stream?streams=...`) — the base path before that part, for the error message.
+/// Without this check such a URL would be retried forever against a path that cannot work.
+fn stream_path_base(path: &str) -> Option<&str> {
+    let route = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let route = route.trim_end_matches('/');
+    let segments: Vec<(usize, &str)> = route
+        .match_indices('/')
+        .map(|(at, _)| {
+            let end = route[at + 1..]
+                .find('/')
+                .map_or(route.len(), |n| at + 1 + n);
+            (at, &route[at + 1..end])
+        })
+        .collect();
+    let stream_at = segments
+        .iter()
+        .enumerate()
+        .find_map(|(index, (at, segment))| {
+            let names_streams = segment.contains('@')
+                || segment.eq_ignore_ascii_case("stream")
+                || (segment.eq_ignore_ascii_case("ws") && index + 1 < segments.len());
+            names_streams.then_some(*at)
+        });
+    match stream_at {
+        Some(at) => Some(route[..at].trim_end_matches('/')),
+        // A query on a bare host (`ws://h:9443?streams=...`) names streams too.
+        None if path.starts_with('?') && path.contains("streams=") => Some(""),
+        None => None,
     }
 }
 
@@ -228,6 +266,46 @@ mod tests {
         );
         let v6: Endpoint = "ws://[::1]:9000".parse().unwrap();
         assert_eq!(v6.host_port(), "[::1]:9000");
+    }
+
+    #[test]
+    fn stream_urls_are_refused_with_the_base_to_pass_instead() {
+        let cases = [
+            ("ws://h:9000/ws/ethusdt@trade", "ws://h:9000"),
+            ("ws://h:9000/ws/ethusdt", "ws://h:9000"),
+            ("ws://h:9000/ethusdt@trade", "ws://h:9000"),
+            ("ws://h:9000/stream", "ws://h:9000"),
+            (
+                "ws://h:9000/stream?streams=ethusdt@trade/ethusdt@depth",
+                "ws://h:9000",
+            ),
+            (
+                "wss://fstream.binance.com/market/ws/btcusdt@aggTrade",
+                "wss://fstream.binance.com/market",
+            ),
+            (
+                "wss://fstream.binance.com/public/stream?streams=btcusdt@depth",
+                "wss://fstream.binance.com/public",
+            ),
+        ];
+        for (text, base) in cases {
+            let error = text.parse::<Endpoint>().unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "invalid endpoint '{text}': that is a stream's URL, and each symbol's stream path is added to the endpoint; pass the base URL instead, like {base}"
+                )
+            );
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
+        for fine in [
+            "ws://h:9000/ws",
+            "ws://h:9000/ws/",
+            "wss://h/market",
+            "ws://h/streams",
+        ] {
+            assert!(fine.parse::<Endpoint>().is_ok(), "{fine}");
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! [`StreamKind`]: what comes after `@` in a stream name (`ethusdt@trade`), with everything
 //! Binance says about each kind: its name, its event type, whether it is book data (which
-//! decides the USD-M route), and the list of kinds a user may ask for ([`StreamKinds`]).
+//! decides the USD-M route), how often it updates ([`StreamKind::cadence`]), and the list of
+//! kinds a user may ask for ([`StreamKinds`]).
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// How often a book stream updates: the optional `@100ms` / `@500ms` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +134,36 @@ impl StreamKind {
             self,
             Self::BookTicker | Self::Depth(_) | Self::PartialDepth(..)
         )
+    }
+
+    /// How often Binance pushes this kind, for kinds pushed on a fixed schedule; `None` for
+    /// event-driven kinds (trades, the book ticker, liquidations), which may rightly stay
+    /// silent as long as the market does. `futures` picks the USD-M and COIN-M speeds,
+    /// which differ from spot's (and Binance.US's and the testnet's): PROTOCOL.md §6, §7.
+    ///
+    /// A schedule is an upper bound on the gap between two updates while the market moves;
+    /// a book with no changes at all may still send nothing (diff depth, tickers of a
+    /// symbol nobody trades), which is why a listener's silence limit should be a multiple
+    /// of the cadence with a floor, not the cadence itself.
+    pub fn cadence(self, futures: bool) -> Option<Duration> {
+        let millis = match self {
+            Self::Trade | Self::AggTrade | Self::BookTicker | Self::ForceOrder => return None,
+            Self::Depth(speed) | Self::PartialDepth(_, speed) => match (speed, futures) {
+                (UpdateSpeed::Fast, _) => 100,
+                (UpdateSpeed::Slow, _) => 500,
+                (UpdateSpeed::Standard, false) => 1000,
+                (UpdateSpeed::Standard, true) => 250,
+            },
+            // kline_1s updates every second on spot; futures has no 1s candles.
+            Self::Kline(0) => 1000,
+            Self::Kline(_) if futures => 250,
+            Self::Kline(_) => 2000,
+            Self::MiniTicker | Self::Ticker if futures => 500,
+            Self::MiniTicker | Self::Ticker | Self::WindowTicker(_) | Self::AvgPrice => 1000,
+            Self::MarkPrice(true) => 1000,
+            Self::MarkPrice(false) => 3000,
+        };
+        Some(Duration::from_millis(millis))
     }
 }
 
@@ -281,6 +313,49 @@ mod tests {
                 .unwrap_err()
                 .contains("1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M")
         );
+    }
+
+    #[test]
+    fn fixed_schedules_follow_the_market_and_events_have_none() {
+        let cadence = |name: &str, futures: bool| {
+            name.parse::<StreamKind>()
+                .unwrap()
+                .cadence(futures)
+                .map(|every| every.as_millis())
+        };
+        for name in ["trade", "aggTrade", "bookTicker", "forceOrder"] {
+            assert_eq!(cadence(name, false), None, "{name}");
+            assert_eq!(cadence(name, true), None, "{name}");
+        }
+        let spot = [
+            ("depth", 1000),
+            ("depth@100ms", 100),
+            ("depth20", 1000),
+            ("depth5@100ms", 100),
+            ("kline_1s", 1000),
+            ("kline_1m", 2000),
+            ("kline_1M", 2000),
+            ("miniTicker", 1000),
+            ("ticker", 1000),
+            ("ticker_4h", 1000),
+            ("avgPrice", 1000),
+        ];
+        for (name, millis) in spot {
+            assert_eq!(cadence(name, false), Some(millis), "spot {name}");
+        }
+        let futures = [
+            ("depth", 250),
+            ("depth@500ms", 500),
+            ("depth10@100ms", 100),
+            ("kline_1m", 250),
+            ("miniTicker", 500),
+            ("ticker", 500),
+            ("markPrice", 3000),
+            ("markPrice@1s", 1000),
+        ];
+        for (name, millis) in futures {
+            assert_eq!(cadence(name, true), Some(millis), "futures {name}");
+        }
     }
 
     #[test]

@@ -411,9 +411,8 @@ impl Processor {
             }
             error => {
                 // A per-symbol output failed (a full disk, a handler that keeps dying):
-                // this symbol stops, loudly; the others carry on.
+                // this symbol stops, loudly (`app` logs why, once); the others carry on.
                 let why = format!("cannot write to {}: {error}", self.sink.describe());
-                error!("{why}");
                 let _ = self
                     .events
                     .send(AppEvent::PipelineFailed(self.symbol.clone(), why));

@@ -1,17 +1,16 @@
 //! Opening one stream's WebSocket: TCP (with a timeout, no Nagle), TLS through native-tls
 //! (system roots plus `--ca-cert`), then the WebSocket upgrade. The socket is watched by the
-//! pipeline's stop token from the moment TCP connects ([`WatchedTcp`]), and every handshake
-//! step is resumed until done, so a stop interrupts it at once and the handshake deadline is
-//! checked every [`READ_TICK`]. Failures are classified by what the reader should do next
-//! ([`ConnectError::is_fatal`], [`ConnectError::retry_after`]).
+//! pipeline's stop token from the moment TCP connects ([`WatchedTcp`]), so a stop interrupts
+//! a handshake at once, and the handshake deadline is checked before every socket read, so
+//! a server trickling its answer cannot hold the attempt past it. Failures are classified
+//! by what the reader should do next ([`ConnectError::is_fatal`],
+//! [`ConnectError::retry_after`]).
 
 use std::fmt;
 use std::io;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use native_tls::{Certificate, TlsConnector};
 use tungstenite::client::IntoClientRequest;
@@ -20,80 +19,24 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Error as WsError, WebSocket};
 
+use super::hints::{Failure, scheme_hint};
+use super::watched::{Deadlines, ReceiveClock, Stalled, WatchedTcp, stalled, watched_tcp};
 use crate::control::stop::{StopToken, Watch};
 use binance_streams::Endpoint;
 
 /// An open market-data WebSocket.
 pub(crate) type Socket = WebSocket<MaybeTlsStream<WatchedTcp>>;
 
-/// The TCP socket under TLS and WebSocket, watched by the pipeline's stop token: a stop
-/// shuts its read side down, which wakes a blocked read with end-of-file. That end-of-file
-/// is reported upwards as "nothing to read yet", so neither TLS nor tungstenite takes the
-/// connection for lost: the reader sees its stop token and can still send a clean close.
-///
-/// It also notes when bytes last arrived ([`ReceiveClock`]): every frame decoded from one
-/// read arrived at the same moment, so the reader stamps frames with that instead of
-/// reading the clock per frame.
-pub(crate) struct WatchedTcp {
-    tcp: TcpStream,
-    stop: StopToken,
-    clock: ReceiveClock,
-}
-
-impl Read for WatchedTcp {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.tcp.read(buf) {
-            Ok(0) if !buf.is_empty() && self.stop.is_triggered() => {
-                Err(io::ErrorKind::WouldBlock.into())
-            }
-            Ok(read) => {
-                self.clock.tick();
-                Ok(read)
-            }
-            other => other,
-        }
-    }
-}
-
-/// When the socket last delivered bytes, in microseconds since the Unix epoch. Written by
-/// the connection's socket reads, read by its reader: one thread, relaxed atomics.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ReceiveClock(Arc<AtomicU64>);
-
-impl ReceiveClock {
-    fn tick(&self) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_micros() as u64);
-        self.0.store(now, Ordering::Relaxed);
-    }
-
-    /// The time the last bytes arrived.
-    pub(crate) fn last_read_us(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-impl Write for WatchedTcp {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tcp.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
-    }
-}
-
 /// A connection just opened: the WebSocket and a handle on its TCP socket (for timeouts).
 pub(crate) struct Opened {
     /// The WebSocket.
     pub socket: Socket,
     /// Keeps the socket watched by the stop token while the connection lives.
-    pub watch: Option<Watch>,
+    pub watch: Watch,
     /// When the socket last delivered bytes.
     pub clock: ReceiveClock,
-    /// The same TCP socket, cloned before TLS wrapped it.
-    pub tcp: TcpStream,
+    /// The TCP socket under the WebSocket (shared, not a second descriptor).
+    pub tcp: Arc<TcpStream>,
 }
 
 /// The longest a read blocks before the reader checks its timers (stall detection, drop
@@ -104,8 +47,9 @@ pub(crate) const READ_TICK: Duration = Duration::from_secs(1);
 /// Time allowed for the TCP connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Time allowed for the TLS and WebSocket handshakes together.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for the TLS and WebSocket handshakes together, by default
+/// (`connection.handshake_timeout`).
+pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Writes are rare (pongs, close frames); one that cannot finish in this time means a dead link.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,10 +101,14 @@ pub(crate) enum ConnectError {
     Rejected {
         /// `host:port` tried.
         host_port: String,
+        /// The stream URL asked for.
+        url: String,
         /// The HTTP status code.
         status: u16,
         /// The `Retry-After` header, if any.
         retry_after: Option<Duration>,
+        /// A clause suggesting the other scheme, when the status hints at a mismatch.
+        hint: String,
     },
     /// Any other handshake failure (timeout, protocol error, connection reset).
     Handshake {
@@ -172,15 +120,16 @@ pub(crate) enum ConnectError {
 }
 
 impl ConnectError {
-    /// Whether retrying is pointless: an untrusted certificate will not become trusted.
+    /// Whether retrying is pointless: an untrusted certificate will not become trusted, and
+    /// a server that refuses the upgrade with a client error (404: no such stream; 403,
+    /// 451: not for this client) will refuse it again. 408 (timeout), 418 (ban) and 429
+    /// (too many requests) are about timing, and are retried.
     pub(crate) fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            Self::Tls {
-                certificate: true,
-                ..
-            }
-        )
+        match self {
+            Self::Tls { certificate, .. } => *certificate,
+            Self::Rejected { status, .. } => refuses_for_good(*status),
+            _ => false,
+        }
     }
 
     /// The earliest the server allows another attempt (`Retry-After`).
@@ -218,9 +167,19 @@ impl fmt::Display for ConnectError {
                 host_port, detail, ..
             } => write!(f, "TLS handshake with {host_port} failed: {detail}"),
             Self::Rejected {
+                url, status, hint, ..
+            } if refuses_for_good(*status) => {
+                let reason = http_reason(*status);
+                write!(
+                    f,
+                    "{url} refused the WebSocket upgrade with HTTP {status}{reason}, which retrying cannot change; check the symbol, --stream and --endpoint{hint}"
+                )
+            }
+            Self::Rejected {
                 host_port,
                 status,
                 retry_after,
+                ..
             } => {
                 write!(
                     f,
@@ -264,8 +223,8 @@ impl Connector {
         })
     }
 
-    /// Opens `url` (a stream URL of `endpoint`). The socket returned reads with a
-    /// [`READ_TICK`] timeout.
+    /// Opens `url` (a stream URL of `endpoint`), keeping `deadlines`. The socket returned
+    /// reads with a [`READ_TICK`] timeout.
     ///
     /// # Errors
     /// Why no connection was made; see [`ConnectError`].
@@ -274,10 +233,11 @@ impl Connector {
         url: &str,
         endpoint: &Endpoint,
         stop: &StopToken,
+        deadlines: Deadlines,
     ) -> Result<Opened, ConnectError> {
         let host_port = endpoint.host_port();
-        let tcp = connect_tcp(endpoint, &host_port)?;
-        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let tcp = Arc::new(connect_tcp(endpoint, &host_port)?);
+        let deadline = Instant::now() + deadlines.handshake;
         let handshake_failed = |detail: String| ConnectError::Handshake {
             host_port: host_port.clone(),
             detail,
@@ -286,22 +246,21 @@ impl Connector {
             .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)))
             .and_then(|()| tcp.set_nodelay(true))
             .map_err(|error| handshake_failed(error.to_string()))?;
-        let control = tcp
-            .try_clone()
-            .map_err(|error| handshake_failed(error.to_string()))?;
         let watch = stop.watch(&tcp);
         let clock = ReceiveClock::default();
-        let tcp = WatchedTcp {
-            tcp,
-            stop: stop.clone(),
-            clock: clock.clone(),
-        };
+        let watched = WatchedTcp::new(
+            Arc::clone(&tcp),
+            stop.clone(),
+            clock.clone(),
+            deadline,
+            deadlines,
+        );
         let stream = if endpoint.is_tls() {
             MaybeTlsStream::NativeTls(
-                self.tls_handshake(tcp, endpoint, &host_port, stop, deadline)?,
+                self.tls_handshake(watched, endpoint, &host_port, stop, deadline, deadlines)?,
             )
         } else {
-            MaybeTlsStream::Plain(tcp)
+            MaybeTlsStream::Plain(watched)
         };
         let request = url
             .into_client_request()
@@ -310,20 +269,23 @@ impl Connector {
             tungstenite::client::client_with_config(request, stream, Some(self.websocket));
         loop {
             match attempt {
-                Ok((socket, _response)) => {
+                Ok((mut socket, _response)) => {
+                    if let Some(watched) = watched_tcp(&mut socket) {
+                        watched.handshake_done();
+                    }
                     return Ok(Opened {
                         socket,
                         watch,
                         clock,
-                        tcp: control,
+                        tcp,
                     });
                 }
                 Err(HandshakeError::Interrupted(partial)) => {
-                    check_progress(stop, deadline, &host_port)?;
+                    check_progress(stop, deadline, &host_port, deadlines)?;
                     attempt = partial.handshake();
                 }
                 Err(HandshakeError::Failure(error)) => {
-                    return Err(upgrade_error(error, host_port));
+                    return Err(upgrade_error(error, host_port, url, endpoint));
                 }
             }
         }
@@ -336,20 +298,33 @@ impl Connector {
         host_port: &str,
         stop: &StopToken,
         deadline: Instant,
+        deadlines: Deadlines,
     ) -> Result<native_tls::TlsStream<WatchedTcp>, ConnectError> {
         let mut attempt = self.tls.connect(endpoint.host(), tcp);
         loop {
             match attempt {
                 Ok(stream) => return Ok(stream),
                 Err(native_tls::HandshakeError::WouldBlock(partial)) => {
-                    check_progress(stop, deadline, host_port)?;
+                    check_progress(stop, deadline, host_port, deadlines)?;
                     attempt = partial.handshake();
                 }
+                // The TLS library reports our deadline as its own I/O failure.
+                Err(native_tls::HandshakeError::Failure(_)) if Instant::now() >= deadline => {
+                    return Err(ConnectError::Handshake {
+                        host_port: host_port.to_owned(),
+                        detail: Stalled::Handshake(deadlines.handshake).to_string(),
+                    });
+                }
                 Err(native_tls::HandshakeError::Failure(error)) => {
-                    let detail = error.to_string();
+                    let mut detail = error.to_string();
+                    let certificate = detail.contains("certificate");
+                    if !certificate && let Some(hint) = scheme_hint(endpoint, Failure::Tls(&detail))
+                    {
+                        detail.push_str(&hint);
+                    }
                     return Err(ConnectError::Tls {
                         host_port: host_port.to_owned(),
-                        certificate: detail.contains("certificate"),
+                        certificate,
                         detail,
                     });
                 }
@@ -385,6 +360,7 @@ fn check_progress(
     stop: &StopToken,
     deadline: Instant,
     host_port: &str,
+    deadlines: Deadlines,
 ) -> Result<(), ConnectError> {
     if stop.is_triggered() {
         return Err(ConnectError::Stopped);
@@ -392,14 +368,38 @@ fn check_progress(
     if Instant::now() >= deadline {
         return Err(ConnectError::Handshake {
             host_port: host_port.to_owned(),
-            detail: format!("no answer within {}s", HANDSHAKE_TIMEOUT.as_secs()),
+            detail: Stalled::Handshake(deadlines.handshake).to_string(),
         });
     }
     Ok(())
 }
 
-fn upgrade_error(error: WsError, host_port: String) -> ConnectError {
+/// A client error other than 408 (request timeout), 418 (IP ban) and 429 (too many
+/// requests): the server will answer the same next time.
+fn refuses_for_good(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 408 | 418 | 429)
+}
+
+/// ` Not Found` for 404: the standard reason phrase, with its space, if the status has one.
+fn http_reason(status: u16) -> String {
+    tungstenite::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .map(|reason| format!(" {reason}"))
+        .unwrap_or_default()
+}
+
+fn upgrade_error(
+    error: WsError,
+    host_port: String,
+    url: &str,
+    endpoint: &Endpoint,
+) -> ConnectError {
     match error {
+        WsError::Io(error) if stalled(&error).is_some() => ConnectError::Handshake {
+            host_port,
+            detail: error.to_string(),
+        },
         WsError::Http(response) => {
             let retry_after = response
                 .headers()
@@ -407,15 +407,21 @@ fn upgrade_error(error: WsError, host_port: String) -> ConnectError {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let status = response.status().as_u16();
             ConnectError::Rejected {
                 host_port,
-                status: response.status().as_u16(),
+                url: url.to_owned(),
+                status,
                 retry_after,
+                hint: scheme_hint(endpoint, Failure::Status(status)).unwrap_or_default(),
             }
         }
-        other => ConnectError::Handshake {
-            host_port,
-            detail: other.to_string(),
-        },
+        other => {
+            let mut detail = other.to_string();
+            if let Some(hint) = scheme_hint(endpoint, Failure::Upgrade(&detail)) {
+                detail.push_str(&hint);
+            }
+            ConnectError::Handshake { host_port, detail }
+        }
     }
 }

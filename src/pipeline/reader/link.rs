@@ -1,17 +1,19 @@
 //! [`Link`]: one open connection and what the reader knows about its health: when it was
-//! opened, when anything last arrived, whether our own ping is outstanding. Reading returns
-//! a [`Received`] that says what happened without the reader having to know tungstenite's
-//! error taxonomy.
+//! opened, when anything (and when data) last arrived, whether our own ping is outstanding.
+//! Reading returns a [`Received`] that says what happened without the reader having to know
+//! tungstenite's error taxonomy.
 
 use std::io;
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tungstenite::error::CapacityError;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Error as WsError, Message, Utf8Bytes};
 
-use super::connect::{Opened, ReceiveClock, Socket};
+use super::connect::{Opened, Socket};
+use super::watched::{ReceiveClock, stalled, watched_tcp};
 use crate::control::stop::Watch;
 use crate::util::duration::format_duration;
 
@@ -26,7 +28,8 @@ pub(crate) const CONTROL_FLOOD_PER_SECOND: u32 = 20;
 pub(crate) struct Liveness {
     /// Silence after which we send our own ping.
     pub ping_after: Duration,
-    /// Time after that ping within which something must arrive.
+    /// Time after that ping within which something must arrive; also the most a message
+    /// may take from its first bytes to its last (a server trickling a frame is dead too).
     pub pong_timeout: Duration,
 }
 
@@ -44,21 +47,22 @@ pub(crate) enum Received {
     },
     /// Nothing arrived within the read timeout.
     Idle,
-    /// The server closed the connection cleanly.
+    /// The server closed the connection cleanly (its close frame's code and reason, if
+    /// any, are in the text); our reply has been sent.
     Closed(String),
     /// A frame that cannot be read (above the size cap, or text that is not UTF-8): the
     /// connection cannot continue past it.
     Unreadable(String),
-    /// The connection failed (reset, EOF, protocol error).
+    /// The connection failed (reset, EOF, protocol error, a frame that trickles in).
     Failed(String),
 }
 
 /// One open connection of a reader.
 pub(crate) struct Link {
     socket: Socket,
-    tcp: TcpStream,
+    tcp: Arc<TcpStream>,
     /// Keeps the socket watched by the stop token.
-    _watch: Option<Watch>,
+    _watch: Watch,
     clock: ReceiveClock,
     /// This symbol's connection number, from 1.
     pub number: u64,
@@ -68,9 +72,12 @@ pub(crate) struct Link {
     heard: bool,
     ping_sent: Option<Instant>,
     pings: u64,
-    close_reason: Option<String>,
     /// Data frames delivered so far.
     pub delivered: u64,
+    /// `delivered` when the timers last looked, and when they saw it change: when data
+    /// last arrived, to within a read timeout.
+    delivered_seen: u64,
+    last_data: Instant,
     /// When to open this connection's replacement.
     pub replace_at: Instant,
     control_window: (Instant, u32),
@@ -91,8 +98,9 @@ impl Link {
             heard: false,
             ping_sent: None,
             pings: 0,
-            close_reason: None,
             delivered: 0,
+            delivered_seen: 0,
+            last_data: now,
             replace_at: now + max_age,
             control_window: (now, 0),
         }
@@ -113,8 +121,12 @@ impl Link {
         self.tcp.set_read_timeout(Some(timeout))
     }
 
-    /// Reads one message (blocking up to the read timeout).
+    /// Reads one message (blocking up to the read timeout; a message whose bytes keep
+    /// arriving must be complete within its budget, see [`watched`](super::watched)).
     pub(crate) fn read(&mut self) -> Received {
+        if let Some(tcp) = watched_tcp(&mut self.socket) {
+            tcp.begin_message();
+        }
         let received = match self.socket.read() {
             Ok(Message::Text(payload)) => {
                 self.delivered += 1;
@@ -125,16 +137,18 @@ impl Link {
                 flood: self.count_control(),
             },
             Ok(Message::Close(frame)) => {
-                self.close_reason = Some(describe_close(frame.as_ref()));
-                Received::Control { flood: false }
+                // tungstenite queued our reply; send it now, and take the connection for
+                // closed at once: a server that never hangs up afterwards (or a proxy that
+                // swallows the FIN) must not keep us waiting for our stall timers.
+                let _ = self.socket.flush();
+                Received::Closed(describe_close(frame.as_ref()))
             }
             Ok(Message::Frame(_)) => Received::Control { flood: false },
             Err(WsError::Io(error)) if is_timeout(&error) => return Received::Idle,
-            Err(WsError::ConnectionClosed) => Received::Closed(
-                self.close_reason
-                    .take()
-                    .unwrap_or_else(|| "closed by the server".to_owned()),
-            ),
+            Err(WsError::Io(error)) if stalled(&error).is_some() => {
+                Received::Failed(error.to_string())
+            }
+            Err(WsError::ConnectionClosed) => Received::Closed("closed by the server".to_owned()),
             Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
                 Received::Unreadable(format!(
                     "a frame of {size} bytes exceeds the {max_size}-byte limit"
@@ -192,6 +206,16 @@ impl Link {
             }
             None => Ok(()),
         }
+    }
+
+    /// How long no data frame has arrived, as of `now` (an idle tick's clock reading):
+    /// since the last one, or since the connection opened. Exact to within a read timeout.
+    pub(crate) fn silent_for(&mut self, now: Instant) -> Duration {
+        if self.delivered != self.delivered_seen {
+            self.delivered_seen = self.delivered;
+            self.last_data = now;
+        }
+        now.saturating_duration_since(self.last_data)
     }
 
     /// Sends a close frame and waits briefly for the reply, so the server sees a clean close.

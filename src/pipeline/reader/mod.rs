@@ -4,11 +4,14 @@
 //! queues the pong inside `read` and sends it on the next one, at once).
 //!
 //! It also keeps the stream alive:
-//! - **reconnects** after any loss with jittered exponential backoff (at once after a clean
-//!   close of a connection that delivered data: Binance's daily cut), every attempt paced by
-//!   the shared [`ConnectLimiter`] and held back by an exchange's `Retry-After`;
+//! - **reconnects** after any loss with jittered exponential backoff, which starts over only
+//!   after a healthy connection (at once after a clean close of one: Binance's daily cut),
+//!   every attempt paced by the shared [`ConnectLimiter`] and held back by an exchange's
+//!   `Retry-After`; a server that refuses the stream for good (HTTP 404) is not retried;
 //! - **detects stalls**: after [`Liveness::ping_after`] of silence it pings, and a ping left
-//!   unanswered for [`Liveness::pong_timeout`] means the link is dead;
+//!   unanswered for [`Liveness::pong_timeout`] means the link is dead; a handshake or a
+//!   frame that trickles in is cut off at its deadline ([`watched`]); a stream that answers
+//!   pings but sends no data for its [`SilenceLimit`] is replaced ([`health`]);
 //! - **rolls over make-before-break**: before a connection reaches its maximum age (or when
 //!   the server announces `serverShutdown`) it opens the replacement, reads both, holds the
 //!   new one's frames until the old one has caught up with them, then closes the old one.
@@ -16,10 +19,13 @@
 
 pub(crate) mod backoff;
 pub(crate) mod connect;
+pub(crate) mod health;
+pub(crate) mod hints;
 pub(crate) mod limiter;
 pub(crate) mod link;
 mod notes;
 mod rollover;
+pub(crate) mod watched;
 
 use std::io;
 use std::sync::Arc;
@@ -42,8 +48,10 @@ use binance_streams::Decoder;
 use binance_streams::time::utc_datetime;
 use binance_streams::{Endpoint, Symbol};
 use connect::{ConnectError, Connector};
+use health::{SilenceLimit, reconnect_wait, was_healthy};
 use limiter::ConnectLimiter;
 use link::{Link, Liveness, Received};
+use watched::Deadlines;
 
 /// Stack for a reader thread. TLS handshakes are the deepest thing it does.
 const READER_STACK_BYTES: usize = 256 * 1024;
@@ -82,6 +90,21 @@ pub(crate) struct ConnectionSettings {
     pub attempts_per_window: u32,
     /// The window those attempts are counted in.
     pub attempt_window: Duration,
+    /// Time for the TLS and WebSocket handshakes, however the server paces its answer.
+    pub handshake_timeout: Duration,
+    /// How long the connection may go without data; `None`: as long as it answers pings.
+    pub silence: Option<SilenceLimit>,
+}
+
+impl ConnectionSettings {
+    /// The deadlines a connection's socket reads keep: the handshake's, and a message's
+    /// (as long as a ping's answer may take: nothing a healthy server sends takes longer).
+    fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            handshake: self.handshake_timeout,
+            message: self.liveness.pong_timeout,
+        }
+    }
 }
 
 /// Everything one reader needs; built by `app`, moved into the thread.
@@ -130,14 +153,25 @@ enum Next {
     Lost {
         /// What happened, for the log line.
         reason: String,
-        /// The server closed it cleanly.
-        clean: bool,
+        /// How it ended.
+        cause: Cause,
         /// The lost connection's number and age.
         number: u64,
         age: Duration,
-        /// Whether it had delivered data (a working connection, not a refused one).
-        delivered: bool,
+        /// Whether it had been healthy (see [`was_healthy`]).
+        healthy: bool,
     },
+}
+
+/// How a connection was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The server closed it cleanly (a close frame, or a clean end).
+    Closed,
+    /// An error, a dead link, a frame that cannot be read.
+    Failed,
+    /// No data for its silence limit, though it answered pings.
+    Silent,
 }
 
 /// Why no connection could be opened.
@@ -157,6 +191,8 @@ struct Session {
     drops: Throttle,
     /// Binary frames, control-frame floods, oversized frames.
     bad_frames: [Throttle; 3],
+    /// Connections replaced for silence in a row (see [`health`]).
+    silent_streak: u32,
 }
 
 impl Reader {
@@ -176,6 +212,7 @@ impl Reader {
             connections: 0,
             drops: Throttle::new(REPORT_INTERVAL),
             bad_frames: std::array::from_fn(|_| Throttle::new(REPORT_INTERVAL)),
+            silent_streak: 0,
         };
         let outcome = supervise(&self.symbol, "reader", &self.stop, || {
             self.serve(&mut session);
@@ -210,21 +247,14 @@ impl Reader {
                 Next::Continue(link) => carried = Some(*link),
                 Next::Lost {
                     reason,
-                    clean,
+                    cause,
                     number,
                     age,
-                    delivered,
+                    healthy,
                 } => {
-                    // A connection that delivered data was healthy: start backoff over.
-                    // Its clean close is routine (the 24 h cut): come straight back.
-                    if delivered {
-                        session.backoff.reset();
-                    }
-                    let wait = if clean && delivered {
-                        Duration::ZERO
-                    } else {
-                        session.backoff.next_delay()
-                    };
+                    let clean = cause == Cause::Closed;
+                    let wait = reconnect_wait(clean, healthy, &mut session.backoff);
+                    let reason = self.note_loss(cause, reason, age, session);
                     warn!(
                         "connection #{number} lost after {} ({reason}); reconnecting in {}",
                         format_duration(age),
@@ -247,8 +277,8 @@ impl Reader {
             match self.open_once(session) {
                 Ok(link) => return Ok(link),
                 Err(ConnectError::Stopped) => return Err(NotOpened::Stopped),
+                // `app` reports it, once, as the reason the symbol is given up.
                 Err(failure) if failure.is_fatal() => {
-                    error!("{failure}");
                     return Err(NotOpened::Fatal(failure.to_string()));
                 }
                 Err(failure) => {
@@ -268,9 +298,12 @@ impl Reader {
         if slot > now && !self.stop.sleep(slot - now) {
             return Err(ConnectError::Stopped);
         }
-        let opened = self
-            .connector
-            .connect(&self.url, &self.endpoint, &self.stop)?;
+        let opened = self.connector.connect(
+            &self.url,
+            &self.endpoint,
+            &self.stop,
+            self.settings.deadlines(),
+        )?;
         session.connections += 1;
         self.stats.reader.connects.add(1);
         if session.connections == 1 {
@@ -338,23 +371,27 @@ impl Reader {
                     }
                 }
                 Received::Idle => {
-                    if let Err(reason) = link.keep_alive(Instant::now(), self.settings.liveness) {
-                        return lost(&link, reason, false);
-                    }
-                    if let Some(count) = session.drops.due(Instant::now()) {
-                        self.report_drops(count, session);
+                    if let Some(next) = self.check_health(&mut link, Instant::now(), session) {
+                        return next;
                     }
                 }
-                Received::Closed(reason) => return lost(&link, reason, true),
+                Received::Closed(reason) => return lost(&link, reason, Cause::Closed),
                 Received::Failed(reason) => {
                     if self.stop.is_triggered() {
                         return Next::Stopped;
                     }
-                    return lost(&link, reason, false);
+                    return lost(&link, reason, Cause::Failed);
+                }
+                // Pings and pongs come back as messages, not as idle reads: a server that
+                // pings more often than the read timeout must not hold the timers off.
+                Received::Control { flood: false } => {
+                    if let Some(next) = self.check_health(&mut link, Instant::now(), session) {
+                        return next;
+                    }
                 }
                 other => {
                     if let Some(reason) = self.note_bad_frame(&other, session) {
-                        return lost(&link, reason, false);
+                        return lost(&link, reason, Cause::Failed);
                     }
                 }
             }
@@ -395,13 +432,14 @@ impl Reader {
     }
 }
 
-fn lost(link: &Link, reason: String, clean: bool) -> Next {
+fn lost(link: &Link, reason: String, cause: Cause) -> Next {
+    let age = link.age();
     Next::Lost {
         reason,
-        clean,
+        cause,
         number: link.number,
-        age: link.age(),
-        delivered: link.delivered > 0,
+        age,
+        healthy: was_healthy(link.delivered, age),
     }
 }
 

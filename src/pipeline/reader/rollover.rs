@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::connect::{ConnectError, READ_TICK};
 use super::link::{Link, Received};
 use super::{
-    MAX_CATCH_UP, MAX_HELD_FRAMES, Next, OVERLAP_TICK, QUIET_OVERLAP, Reader, Session,
+    Cause, MAX_CATCH_UP, MAX_HELD_FRAMES, Next, OVERLAP_TICK, QUIET_OVERLAP, Reader, Session,
     is_server_shutdown, lost,
 };
 use crate::pipeline::queue::Frame;
@@ -141,7 +141,11 @@ impl Reader {
                     format_duration(started.elapsed())
                 );
                 if new.set_read_timeout(READ_TICK).is_err() {
-                    return lost(&new, "cannot set the read timeout".to_owned(), false);
+                    return lost(
+                        &new,
+                        "cannot set the read timeout".to_owned(),
+                        Cause::Failed,
+                    );
                 }
                 return Next::Continue(Box::new(new));
             }
@@ -179,12 +183,16 @@ impl Reader {
             return Next::Stopped;
         }
         if !old_open {
-            return lost(&old, "closed during a rollover".to_owned(), false);
+            return lost(&old, "closed during a rollover".to_owned(), Cause::Failed);
         }
         let wait = session.backoff.next_delay();
         old.replace_at = Instant::now() + wait;
         if old.set_read_timeout(READ_TICK).is_err() {
-            return lost(&old, "cannot set the read timeout".to_owned(), false);
+            return lost(
+                &old,
+                "cannot set the read timeout".to_owned(),
+                Cause::Failed,
+            );
         }
         Next::Continue(Box::new(old))
     }

@@ -101,7 +101,15 @@ pub(crate) fn binary() -> &'static str {
 impl Listener {
     /// Starts `binance-listen ARGS` with stdin closed and stdout and stderr captured.
     pub(crate) fn start(args: &[&str]) -> Self {
-        let mut child = command(args).spawn().expect("binary starts");
+        Self::start_with(args, |_| {})
+    }
+
+    /// Like [`Listener::start`], with the command changed by `customise` first (its
+    /// environment, its stdin; stdout and stderr must stay piped).
+    pub(crate) fn start_with(args: &[&str], customise: impl FnOnce(&mut Command)) -> Self {
+        let mut command = command(args);
+        customise(&mut command);
+        let mut child = command.spawn().expect("binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let stderr = child.stderr.take().expect("stderr piped");
         let (line_sender, lines) = unbounded();
@@ -252,7 +260,16 @@ pub(crate) fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<E
 /// Runs the binary to completion (it must exit within [`PATIENCE`]); returns status, stdout
 /// and stderr.
 pub(crate) fn run_to_end(args: &[&str]) -> (ExitStatus, String, String) {
-    let mut listener = Listener::start(args);
+    run_to_end_with(args, |_| {})
+}
+
+/// [`run_to_end`] with the command changed by `customise` first (see
+/// [`Listener::start_with`]).
+pub(crate) fn run_to_end_with(
+    args: &[&str],
+    customise: impl FnOnce(&mut Command),
+) -> (ExitStatus, String, String) {
+    let mut listener = Listener::start_with(args, customise);
     let status = listener.expect_exit_within(PATIENCE);
     let stdout = listener.remaining_lines().join("\n");
     (status, stdout, listener.full_stderr())
@@ -368,8 +385,13 @@ pub(crate) fn trade_ids(lines: &[String]) -> Vec<u64> {
     lines.iter().map(|line| trade(line).trade_id).collect()
 }
 
-/// A number from `symbol`'s exit summary, e.g. `summary_count(stderr, "ETHUSDT", "gaps")`.
+/// A number from `symbol`'s exit summary, e.g. `summary_count(stderr, "ETHUSDT", "gaps")`:
+/// from the text line, or from the JSON object (`--stats-format json`), where `missing` is
+/// called `missing_ids`.
 pub(crate) fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
+    if let Some(count) = json_summary_count(stderr, symbol, field) {
+        return count;
+    }
     let summary = stderr
         .lines()
         .find(|line| {
@@ -386,6 +408,25 @@ pub(crate) fn summary_count(stderr: &str, symbol: &str, field: &str) -> u64 {
         .find(|pair| pair[0] == field)
         .and_then(|pair| pair[1].parse().ok())
         .unwrap_or_else(|| panic!("no '{field}' in {summary}"))
+}
+
+/// The number from `symbol`'s JSON exit summary, if the summary is JSON.
+fn json_summary_count(stderr: &str, symbol: &str, field: &str) -> Option<u64> {
+    let summary: serde_json::Value = stderr
+        .lines()
+        .filter(|line| line.starts_with(r#"{"type":"summary""#))
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|summary| summary["symbol"] == symbol)?;
+    let field = if field == "missing" {
+        "missing_ids"
+    } else {
+        field
+    };
+    Some(
+        summary[field]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no '{field}' in {summary}")),
+    )
 }
 
 /// Checks `symbol`'s exit summary adds up: every received frame is in exactly one of

@@ -1,0 +1,95 @@
+//! Subcommands beside the default action. `binance-listen ETHUSDT` listens: symbols are the
+//! default positional arguments. A few lower-case words are reserved as subcommands when
+//! they come first ([`RESERVED_WORDS`]): `completions` and `man` today, `tail` and `replay`
+//! for later versions, and clap's `help`. Anywhere else among the symbols such a word is a
+//! usage error rather than a symbol, so a typo never quietly listens to `MAN`; a symbol so
+//! named is still reachable in upper case (`MAN`) or after `--` (`binance-listen -- man`).
+
+use std::ffi::OsString;
+
+use clap::Subcommand;
+use clap_complete::Shell;
+
+use binance_streams::Symbol;
+
+/// The words that are subcommands when they come first, in lower case (clap matches
+/// subcommand names case-sensitively, so `MAN` is a symbol).
+pub(crate) const RESERVED_WORDS: [&str; 5] = ["completions", "man", "tail", "replay", "help"];
+
+/// What to do instead of listening.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub(crate) enum Command {
+    /// Print a completion script for SHELL on stdout, e.g.
+    /// `source <(binance-listen completions bash)`
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: Option<Shell>,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `binance-listen man | man -l -`
+    Man,
+    /// Reserved for a later version (follow a recorded stream); does nothing yet
+    Tail {
+        /// Ignored: the subcommand does not exist yet
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            hide = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<OsString>,
+    },
+    /// Reserved for a later version (replay recorded lines); does nothing yet
+    Replay {
+        /// Ignored: the subcommand does not exist yet
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            hide = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<OsString>,
+    },
+}
+
+impl Command {
+    /// The word of a subcommand reserved for a later version, if this is one.
+    pub(crate) fn reserved_only(&self) -> Option<&'static str> {
+        match self {
+            Self::Tail { .. } => Some("tail"),
+            Self::Replay { .. } => Some("replay"),
+            Self::Completions { .. } | Self::Man => None,
+        }
+    }
+}
+
+/// Parses a symbol given on the command line. A reserved word in lower case is refused:
+/// it was meant as a subcommand (but not written first) or as a symbol; the message shows
+/// both ways.
+///
+/// # Errors
+/// The symbol's own message, or one naming the reserved word and the two ways out.
+pub(crate) fn parse_symbol_arg(text: &str) -> Result<Symbol, String> {
+    if RESERVED_WORDS.contains(&text) {
+        return Err(format!(
+            "'{text}' is a subcommand: run it first and alone (binance-listen {text} ...); to listen to a symbol named {upper}, write {upper} or put it after -- (binance-listen -- {text})",
+            upper = text.to_ascii_uppercase()
+        ));
+    }
+    text.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_words_are_refused_as_symbols_only_in_lower_case() {
+        let error = parse_symbol_arg("man").unwrap_err();
+        assert!(error.starts_with("'man' is a subcommand"), "{error}");
+        assert!(error.contains("write MAN or put it after --"), "{error}");
+        assert_eq!(parse_symbol_arg("MAN").unwrap().as_str(), "MAN");
+        assert_eq!(parse_symbol_arg("Tail").unwrap().as_str(), "TAIL");
+        assert!(parse_symbol_arg("ETH-USDT").is_err());
+    }
+}
