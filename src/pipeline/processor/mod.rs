@@ -94,6 +94,8 @@ struct State {
     unreported_missing: u64,
     /// Reports of duplicates (and of held events dropped as strays).
     duplicate_reports: Throttle,
+    /// Reports of sequences that moved back.
+    restart_reports: Throttle,
     /// Events dropped in those not yet reported.
     unreported_duplicates: u64,
     /// Per kind, the frames held until a move back of its ids is confirmed (at most two).
@@ -139,6 +141,7 @@ impl Processor {
             gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
             unreported_missing: 0,
             duplicate_reports: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
+            restart_reports: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
             unreported_duplicates: 0,
             held: vec![Vec::new(); kinds],
             markers: Markers::new(self.gap_markers, self.symbol.as_str(), &streams),
@@ -361,6 +364,11 @@ impl Processor {
         {
             let missing = std::mem::take(&mut state.unreported_missing);
             warn!("{gaps} more gaps, {missing} ids missing");
+        }
+        if state.restart_reports.has_pending()
+            && let Some(restarts) = state.restart_reports.due(Instant::now())
+        {
+            warn!("{restarts} more sequences went back");
         }
         self.report_duplicates_due(state);
     }

@@ -47,10 +47,20 @@ impl Processor {
                     previous,
                     resumed_at,
                 } => {
-                    let stream = &state.heads[index].stream;
-                    warn!(
-                        "{stream} ids went back from {previous} to {resumed_at}; following the new sequence"
-                    );
+                    if let Some(restarts) = state.restart_reports.record(1, Instant::now()) {
+                        let stream = &state.heads[index].stream;
+                        warn!(
+                            "{stream} ids went back from {previous} to {resumed_at}; following the new sequence{}",
+                            if restarts > 1 {
+                                format!(
+                                    " ({restarts} such moves in the last {}s)",
+                                    BAD_FRAME_REPORT_INTERVAL.as_secs()
+                                )
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
                     let reason = GapReason::Restart {
                         previous,
                         resumed_at,

@@ -134,7 +134,7 @@ enum Place {
 }
 
 /// The sequence state of one stream.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct SequenceCheck {
     // Read on every event.
     /// The highest id written.
@@ -168,8 +168,19 @@ impl SequenceCheck {
     /// A check that has seen nothing yet.
     pub(crate) fn new() -> Self {
         Self {
+            top: 0,
+            connection: 0,
             attention: true,
-            ..Self::default()
+            rotate_at_us: 0,
+            started: false,
+            cursor: 0,
+            fresh: false,
+            floor: 0,
+            checkpoint: 0,
+            moves_behind: 0,
+            holes: Holes::default(),
+            held: None,
+            run: None,
         }
     }
 
