@@ -264,6 +264,9 @@ impl LineOutput for ExecOutput {
         // `sent`: the batch's bytes that entered a pipe (or were given up on); `recorded`:
         // the line boundary up to which lines are in a ledger or settled.
         let (mut sent, mut recorded) = (0, 0);
+        // Lines settle in order (written ones first, then lost ones): once a dead handler's
+        // lost lines are reported, its successor's are confirmed by the next call, not this one.
+        let mut retired = false;
         loop {
             let fed = match self.handler.as_mut() {
                 Some(handler) => handler.feed(batch, &units, &mut sent, &mut recorded),
@@ -280,6 +283,7 @@ impl LineOutput for ExecOutput {
                 Some(handler) => handler.retire(),
                 None => Delivered::default(),
             };
+            retired = true;
             let resume = units.boundary_from(sent);
             gone.lost += units.lines_between(recorded, resume);
             (sent, recorded) = (resume, resume);
@@ -294,7 +298,7 @@ impl LineOutput for ExecOutput {
                 return (delivered, Err(error));
             }
         }
-        if let Some(handler) = self.handler.as_mut() {
+        if !retired && let Some(handler) = self.handler.as_mut() {
             delivered.written += handler.confirm();
         }
         (delivered, Ok(()))
