@@ -22,17 +22,27 @@ fn signal_interrupts_a_long_delay(signal: &str) {
         &exchange.url(),
         "--delay",
         "ETHUSDT=10s",
+        "--stats=100ms",
+        "--stats-format",
+        "json",
         "ETHUSDT",
         "BNBUSDT",
     ]);
-    // Wait until both are streaming (ETHUSDT's first line comes after its 10 s delay, so
-    // wait for its connection instead).
+    // Wait until both are streaming: BNBUSDT writes lines; ETHUSDT's first line comes only
+    // after its 10 s delay, so wait until its stats show frames queued behind that delay.
     for _ in 0..2 {
         exchange.expect_event("both connections", |event| {
             matches!(event, MockEvent::Connected { .. })
         });
     }
     while trade(&listener.expect_line()).symbol != "BNBUSDT" {}
+    loop {
+        let row = listener.expect_stderr(r#""symbol":"ETHUSDT""#);
+        let row: serde_json::Value = serde_json::from_str(&row).expect("a JSON stats row");
+        if row["queued"].as_u64().is_some_and(|queued| queued > 0) {
+            break;
+        }
+    }
     listener.signal(signal);
     let signalled = Instant::now();
     let status = listener.expect_exit_within(PATIENCE);
