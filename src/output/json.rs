@@ -31,6 +31,11 @@ impl LineHead {
             json_prefix,
         }
     }
+
+    /// `{"symbol":..,"stream":..`, the rendered start of a JSON line (for `fast`).
+    pub(super) fn json_prefix(&self) -> &[u8] {
+        &self.json_prefix
+    }
 }
 
 /// Appends `event`'s JSON line. The body serializes as `{"a":..,"b":..}`: its opening brace

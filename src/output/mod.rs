@@ -1,9 +1,16 @@
 //! Output: what a frame becomes once decoded. [`OutputFormat`] picks the line ([`json`], the
 //! payload as received, or [`pretty`]); [`write_line`] appends it to the processor's batch
 //! ([`batch`]), which goes to stdout or to the symbol's own sink ([`sinks`]). Gap markers
-//! ([`markers`]) are lines too, between the data lines.
+//! ([`markers`]) are lines too, between the data lines. [`fast`] writes the same JSON and
+//! raw lines for the busiest kinds straight from the frame.
 
 pub(crate) mod batch;
+// Only its tests use the fast path until the processor takes it (issue 15).
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "used once the processor takes the fast path")
+)]
+pub(crate) mod fast;
 mod json;
 pub(crate) mod markers;
 mod pretty;
