@@ -5,11 +5,6 @@
 //! raw lines for the busiest kinds straight from the frame.
 
 pub(crate) mod batch;
-// Only its tests use the fast path until the processor takes it (issue 15).
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "used once the processor takes the fast path")
-)]
 pub(crate) mod fast;
 mod json;
 pub(crate) mod markers;

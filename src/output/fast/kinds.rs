@@ -242,6 +242,11 @@ impl<'a> Depth<'a> {
         let first_update_id = c.int(br#","U":"#)?;
         let final_update_id = c.int(br#","u":"#)?;
         let prev_final_update_id = c.optional(br#","pu":"#, Cursor::integer)?;
+        // The model reads `pu` as signed (COIN-M sends -1, which this scanner declines):
+        // a value beyond i64 is the model's error to report, not a line to write.
+        if prev_final_update_id.is_some_and(|prev| i64::try_from(prev.value).is_err()) {
+            return None;
+        }
         let bids = c.levels(br#","b":"#)?;
         let asks = c.levels(br#","a":"#)?;
         c.expect(b"}")?;

@@ -8,6 +8,7 @@
 //! restart is confirmed) goes through `sequencing`, off the per-message path. With
 //! `--gap-markers`, gaps, breaks, restarts and overflow drops become lines too (`markers`).
 
+mod fast_frames;
 mod markers;
 mod reports;
 mod sequencing;
@@ -24,6 +25,7 @@ use crate::control::events::{AppEvent, ExitGuard};
 use crate::control::stop::StopToken;
 use crate::control::supervise::{Supervision, supervise};
 use crate::output::batch::{Delivered, LineSink};
+use crate::output::fast::{FastEvent, FastPath};
 use crate::output::{LineHead, OutputFormat, write_line};
 use crate::pipeline::queue::{Frame, FrameReceiver};
 use crate::pipeline::sequence::{SequenceCheck, Verdict};
@@ -71,6 +73,16 @@ pub(crate) struct Processor {
     pub events: Sender<AppEvent>,
 }
 
+/// Where an event's line comes from: the fast path's scan of the frame, or the decoded
+/// event.
+#[derive(Clone, Copy)]
+enum Line<'e, 'a> {
+    /// Written straight from the frame's tokens.
+    Fast(&'e FastEvent<'a>),
+    /// Written from the decoded event.
+    Decoded(&'e Event<'a>),
+}
+
 /// Starts the processor thread.
 ///
 /// # Errors
@@ -89,6 +101,9 @@ struct State {
     sequences: Vec<SequenceCheck>,
     /// The start of each kind's lines (symbol and stream, rendered once).
     heads: Vec<LineHead>,
+    /// The scanner for the busiest kinds' frames, when the connection carries one and the
+    /// format is JSON or raw; frames it declines take the generic path.
+    fast: Option<FastPath>,
     gaps: Throttle,
     /// Ids missing in gaps not yet reported.
     unreported_missing: u64,
@@ -138,6 +153,7 @@ impl Processor {
                 .iter()
                 .map(|stream| LineHead::new(self.symbol.as_str(), stream))
                 .collect(),
+            fast: FastPath::new(&self.symbol, self.decoder.kinds(), self.format),
             gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
             unreported_missing: 0,
             duplicate_reports: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
@@ -181,13 +197,20 @@ impl Processor {
                     .markers
                     .note_drops(self.frames.new_drops(), frame.recv_time_us);
             }
-            let handled = match self.decoder.decode(&frame.payload) {
-                Ok((index, event)) => self.handle(index, &event, &frame, state),
-                Err(error) => {
-                    self.stats.processor.skipped.add(1);
-                    state.reports.record(&error, &frame.payload);
-                    Ok(())
-                }
+            let fast = state
+                .fast
+                .as_ref()
+                .and_then(|fast| fast.scan(&frame.payload));
+            let handled = match fast {
+                Some(event) => self.handle_fast(&event, &frame, state),
+                None => match self.decoder.decode(&frame.payload) {
+                    Ok((index, event)) => self.handle(index, &event, &frame, state),
+                    Err(error) => {
+                        self.stats.processor.skipped.add(1);
+                        state.reports.record(&error, &frame.payload);
+                        Ok(())
+                    }
+                },
             };
             state.in_hand = 0;
             if let Err(ended) = handled {
@@ -240,7 +263,7 @@ impl Processor {
                 }
             }
         }
-        self.write_event(index, event, frame, state)
+        self.write_event(index, Line::Decoded(event), frame, state)
     }
 
     /// Sleeps `--delay`, then writes `event`'s line (after an overflow marker, if one is
@@ -250,7 +273,7 @@ impl Processor {
     fn write_event(
         &mut self,
         index: usize,
-        event: &Event<'_>,
+        line: Line<'_, '_>,
         frame: &Frame,
         state: &mut State,
     ) -> Result<(), Ended> {
@@ -265,18 +288,28 @@ impl Processor {
                 return Err(Ended::Stopped);
             }
         }
-        write_line(
-            self.sink.buffer(),
-            self.format,
-            &state.heads[index],
-            event,
-            &frame.payload,
-            frame.recv_time_us,
-        );
+        let head = &state.heads[index];
+        let event_time = match line {
+            Line::Fast(event) => {
+                event.write_line(self.sink.buffer(), head, frame.recv_time_us);
+                event.event_time()
+            }
+            Line::Decoded(event) => {
+                write_line(
+                    self.sink.buffer(),
+                    self.format,
+                    head,
+                    event,
+                    &frame.payload,
+                    frame.recv_time_us,
+                );
+                event.event_time()
+            }
+        };
         self.sink.line_added();
         state.lines += 1;
         if let Some(recorder) = &mut state.latency {
-            recorder.line(event.event_time(), frame.recv_time_us);
+            recorder.line(event_time, frame.recv_time_us);
         }
         if self.max_messages.is_some_and(|max| state.lines >= max) {
             return Err(if self.flush(state) {

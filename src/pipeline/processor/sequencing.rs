@@ -8,7 +8,7 @@ use std::time::Instant;
 use binance_streams::{Event, SequencePoint};
 use tracing::{debug, warn};
 
-use super::{BAD_FRAME_REPORT_INTERVAL, Ended, Processor, State};
+use super::{BAD_FRAME_REPORT_INTERVAL, Ended, Line, Processor, State};
 use crate::output::markers::GapReason;
 use crate::pipeline::queue::Frame;
 use crate::pipeline::sequence::{DuplicateRun, Verdict};
@@ -30,7 +30,9 @@ impl Processor {
         let mut verdict = verdict;
         loop {
             match verdict {
-                Verdict::Next => return self.write_event(index, event, frame, state),
+                Verdict::Next => {
+                    return self.write_event(index, Line::Decoded(event), frame, state);
+                }
                 Verdict::Duplicate => {
                     self.stats.processor.duplicates.add(1);
                     return Ok(());
@@ -41,7 +43,7 @@ impl Processor {
                 }
                 Verdict::Gap { .. } | Verdict::Break { .. } => {
                     self.report_gap(index, verdict, frame.recv_time_us, state);
-                    return self.write_event(index, event, frame, state);
+                    return self.write_event(index, Line::Decoded(event), frame, state);
                 }
                 Verdict::Restarted {
                     previous,
@@ -67,7 +69,7 @@ impl Processor {
                     };
                     self.write_marker(Some(index), reason, frame.recv_time_us, state);
                     self.release_held(index, state)?;
-                    return self.write_event(index, event, frame, state);
+                    return self.write_event(index, Line::Decoded(event), frame, state);
                 }
                 Verdict::Unconfirmed {
                     held,
@@ -89,7 +91,7 @@ impl Processor {
             let frame = state.held[index].remove(0);
             state.in_hand += 1;
             let written = match self.decoder.decode(&frame.payload) {
-                Ok((kind, event)) => self.write_event(kind, &event, &frame, state),
+                Ok((kind, event)) => self.write_event(kind, Line::Decoded(&event), &frame, state),
                 Err(error) => {
                     self.stats.processor.skipped.add(1);
                     state.reports.record(&error, &frame.payload);
