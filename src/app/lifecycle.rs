@@ -25,8 +25,9 @@ use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
 use crate::pipeline::reader::{Reader, spawn_reader};
+use crate::stats::metrics::{MetricsServer, MetricsSource, SharedLabels, spawn_metrics_server};
 use crate::stats::report::{StatsFormat, StatsSource, spawn_reporter};
-use crate::stats::{LatencySummary, SymbolStats, summary_json_lines, summary_lines};
+use crate::stats::{SymbolStats, summary_json_lines, summary_lines};
 use crate::util::duration::format_duration;
 use crate::util::stderr;
 
@@ -139,6 +140,14 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         None => None,
     };
 
+    let metrics = match start_metrics(config, &pipelines) {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            stop_all(&pipelines);
+            return Err(Fatal(format!("cannot start the metrics server: {error}")));
+        }
+    };
+
     // A start where nothing connects gets one line of advice (network, --simulate).
     let start_watch = match &config.source {
         Source::Exchange(endpoint) => StartWatch::spawn(
@@ -176,14 +185,14 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
             .drained
             .fetch_add(leftovers, std::sync::atomic::Ordering::Relaxed);
     }
-    // After the processors: they publish their last latencies as they finish.
-    let latency: Vec<Option<LatencySummary>> = match reporter {
-        Some(reporter) => reporter.finish().into_iter().map(Some).collect(),
-        None => vec![None; pipelines.len()],
-    };
+    if let Some(reporter) = reporter {
+        reporter.finish();
+    }
 
     if !matches!(ending, Ending::OutputClosed) {
-        let rows = pipelines.iter().zip(latency).map(|(pipeline, latency)| {
+        // After the processors: they publish their last latencies as they finish.
+        let rows = pipelines.iter().map(|pipeline| {
+            let latency = config.stats.and_then(|_| pipeline.stats.latency_summary());
             (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
         });
         let lines = match config.stats_format {
@@ -193,6 +202,9 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         for line in lines {
             stderr::line(&line);
         }
+    }
+    if let Some(metrics) = metrics {
+        metrics.stop();
     }
     match ending {
         Ending::OutputFailed(error) => Err(Fatal(format!("cannot write to stdout: {error}"))),
@@ -247,7 +259,9 @@ fn start_pipeline(
         limiter,
         events,
     } = shared;
-    let stats = Arc::new(SymbolStats::new(config.stats.is_some()));
+    let stats = Arc::new(SymbolStats::new(
+        config.stats.is_some() || config.metrics.is_some(),
+    ));
     let bounds = QueueBounds {
         frames: config.queue_capacity,
         bytes: config.queue_bytes,
@@ -297,6 +311,42 @@ fn start_pipeline(
         queue,
         threads: vec![reader, processor],
     })
+}
+
+/// Starts serving `/metrics` and `/healthz` when `--metrics` is on.
+fn start_metrics(
+    config: &Config,
+    pipelines: &[Pipeline],
+) -> std::io::Result<Option<MetricsServer>> {
+    let Some(listener) = &config.metrics else {
+        return Ok(None);
+    };
+    let sources = pipelines
+        .iter()
+        .map(|pipeline| MetricsSource {
+            symbol: pipeline.symbol.clone(),
+            stats: Arc::clone(&pipeline.stats),
+            queue_depth: {
+                let queue = pipeline.queue.clone();
+                Box::new(move || queue.len())
+            },
+        })
+        .collect();
+    let labels = SharedLabels {
+        stream: config
+            .kinds
+            .iter()
+            .map(|kind| kind.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        market: config.market.name().to_owned(),
+    };
+    let server = spawn_metrics_server(Arc::clone(listener), sources, labels)?;
+    info!(
+        "metrics on http://{0}/metrics, health on http://{0}/healthz",
+        listener.local_addr()
+    );
+    Ok(Some(server))
 }
 
 /// The symbol's output: stdout, its file, or its handler.

@@ -19,6 +19,7 @@ use super::values::{
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
+use crate::stats::metrics::parse_metrics_addr;
 use crate::stats::report::StatsFormat;
 
 const EXAMPLES: &str = "\
@@ -189,6 +190,12 @@ pub(crate) struct Cli {
     /// table]
     #[arg(long, value_name = "FORMAT")]
     pub(crate) stats_format: Option<StatsFormat>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics and a health check at /healthz
+    /// (200 when every symbol is connected and fresh, else 503 naming the others), e.g.
+    /// 127.0.0.1:9100; 0.0.0.0:9100 listens on every interface
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_addr)]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
 
     /// Log lines on stderr: text (for people) or json (one object per line: time, level,
     /// message, fields, the thread's symbol; --stats and the exit summary default to JSON

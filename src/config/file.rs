@@ -41,6 +41,7 @@ pub(super) struct Keys {
     pub(super) symbols_file: Option<Entry>,
     pub(super) color: Option<Entry>,
     pub(super) log_format: Option<Entry>,
+    pub(super) metrics: Option<Entry>,
     pub(super) connection: Option<ConnectionKeys>,
 }
 

@@ -28,6 +28,7 @@ use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::health::SilenceRule;
 use crate::pipeline::reader::link::Liveness;
+use crate::stats::metrics::{bind_metrics, parse_metrics_addr};
 use crate::stats::report::StatsFormat;
 use crate::util::duration::parse_duration;
 
@@ -180,6 +181,10 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         &kinds,
         market,
     )?;
+    let metrics = layered(
+        cli.metrics,
+        file.value("metrics", keys.metrics.as_ref(), parse_metrics_addr),
+    )?;
     Ok(Config {
         symbols,
         kinds,
@@ -205,6 +210,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
             io::stderr().is_terminal(),
             no_color_env(),
         ),
+        metrics: bind_metrics(metrics).map_err(UsageError)?,
     })
 }
 

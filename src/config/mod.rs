@@ -15,6 +15,7 @@ pub(crate) mod values;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use binance_streams::{Endpoint, Market, StreamKind, Symbol};
@@ -25,6 +26,7 @@ use crate::pipeline::queue::OverflowPolicy;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::connect::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES};
 use crate::pipeline::reader::link::Liveness;
+use crate::stats::metrics::MetricsListener;
 use crate::stats::report::StatsFormat;
 use cli::Cli;
 use file::FileConfig;
@@ -149,6 +151,9 @@ pub(crate) struct Config {
     pub(crate) connection: ConnectionSettings,
     /// How log lines are written (`--log-format`, `--color`).
     pub(crate) log: LogSettings,
+    /// `--metrics`: the socket `/metrics` and `/healthz` are served on, already bound
+    /// (a port in use is a usage error).
+    pub(crate) metrics: Option<Arc<MetricsListener>>,
 }
 
 impl fmt::Debug for Config {
@@ -172,6 +177,7 @@ impl fmt::Debug for Config {
             .field("stats_format", &self.stats_format)
             .field("connection", &self.connection)
             .field("log", &self.log)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }

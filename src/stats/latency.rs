@@ -1,9 +1,11 @@
 //! Latency percentiles per symbol, kept only when `--stats` is on: exchange event time →
 //! receive, and receive → line written. The processor records into its own histograms
 //! (no lock per message) and publishes them into the symbol's shared ones at most every
-//! [`PUBLISH_INTERVAL`]; the stats reporter takes those per interval and keeps the totals
-//! for the exit summary. Histograms are HdrHistograms in microseconds, 2 significant digits
-//! (1 % precision), up to a minute: about 10 KB each.
+//! [`PUBLISH_INTERVAL`]. The shared side keeps two sets: the interval's, which the stats
+//! reporter takes, and the run's totals, which the exit summary and the `--metrics`
+//! histograms read; a publish adds into both (every 100 ms, never per message).
+//! Histograms are HdrHistograms in microseconds, 2 significant digits (1 % precision), up
+//! to a minute: about 10 KB each.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -66,22 +68,38 @@ fn new_histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, MAX_RECORDED_US, 2).expect("constant, valid histogram bounds")
 }
 
-/// A symbol's published latencies, shared by its processor and the stats reporter.
+/// A symbol's published latencies, shared by its processor, the stats reporter and the
+/// metrics endpoint.
 #[derive(Debug, Default)]
-pub(crate) struct SharedLatencies(Mutex<Latencies>);
+pub(crate) struct SharedLatencies(Mutex<Published>);
+
+/// What the processor published: since the reporter last took it, and in the whole run.
+#[derive(Debug, Default)]
+struct Published {
+    interval: Latencies,
+    totals: Latencies,
+}
 
 impl SharedLatencies {
-    /// Takes what was published since the last call, leaving the histograms empty.
+    /// Takes what was published since the last call, leaving the interval's histograms
+    /// empty (the run's totals keep it).
     pub(crate) fn take(&self) -> Latencies {
         let mut shared = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let taken = shared.clone();
-        shared.reset();
+        let taken = shared.interval.clone();
+        shared.interval.reset();
         taken
+    }
+
+    /// Runs `read` on the run's totals, under the lock: keep it short (the processor
+    /// waits for it at its next publish, at most every [`PUBLISH_INTERVAL`]).
+    pub(crate) fn with_totals<R>(&self, read: impl FnOnce(&Latencies) -> R) -> R {
+        read(&self.0.lock().unwrap_or_else(PoisonError::into_inner).totals)
     }
 
     fn publish(&self, local: &mut Latencies) {
         let mut shared = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        shared.add(local);
+        shared.interval.add(local);
+        shared.totals.add(local);
         local.reset();
     }
 }
@@ -214,6 +232,8 @@ mod tests {
             0,
             "take empties"
         );
+        let totals = shared.with_totals(|totals| Percentiles::of(&totals.pipeline));
+        assert_eq!(totals.count, 2, "the run's totals keep what was taken");
     }
 
     #[test]

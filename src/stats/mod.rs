@@ -1,15 +1,19 @@
 //! Per-symbol counters: written by that symbol's reader and processor on the hot path,
-//! read by `app` for the exit summary (and, later, periodic reports).
+//! read by `app` for the exit summary, by the `--stats` reporter and by the `--metrics`
+//! endpoint ([`metrics`]), all from the same atomics, so every view agrees.
 //!
 //! Each counter has exactly one writing thread, so an increment is a relaxed load and store
 //! (two plain moves), not a locked read-modify-write. Reader and processor counters sit on
 //! separate cache lines so the two threads never fight over one.
 
+pub(crate) mod connection;
 pub(crate) mod latency;
+pub(crate) mod metrics;
 pub(crate) mod report;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::stats::connection::ConnectionState;
 use crate::stats::latency::{Percentiles, SharedLatencies};
 
 /// A monotonically increasing count with a single writing thread and any number of readers.
@@ -27,6 +31,12 @@ impl Counter {
     /// The current value, as seen from any thread.
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// Sets the value (a reading, not a count). Writer thread only.
+    #[inline]
+    pub(crate) fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
     }
 
     /// Raises the value to `value` if it is higher (a high-water mark). Writer thread only.
@@ -59,6 +69,10 @@ pub(crate) struct ReaderCounters {
     pub(crate) connects: Counter,
     /// The most frames seen waiting in the queue (sampled).
     pub(crate) queue_high_water: Counter,
+    /// When the last data frame's bytes arrived, µs since the Unix epoch (0: none yet).
+    /// The reader has that reading in hand for every frame; storing it is one plain
+    /// store to this line, which the frame's `received` count writes anyway.
+    pub(crate) last_received_us: Counter,
 }
 
 /// Counters written by the processor thread.
@@ -95,8 +109,11 @@ pub(crate) struct SymbolStats {
     /// Frames `app` found still queued once both threads had ended, and threw away. Written
     /// by whichever thread drains (after the pipeline's threads are gone): a locked add.
     pub(crate) drained: AtomicU64,
-    /// Latency histograms, only with `--stats`.
+    /// Latency histograms, only with `--stats` or `--metrics`.
     pub(crate) latency: Option<SharedLatencies>,
+    /// Whether the reader is connected, since when, and its silence limit (`/healthz`).
+    /// Written on connect and loss only.
+    pub(crate) connection: ConnectionState,
 }
 
 impl SymbolStats {
@@ -106,6 +123,18 @@ impl SymbolStats {
             latency: with_latency.then(SharedLatencies::default),
             ..Self::default()
         }
+    }
+
+    /// The run's latency percentiles so far, when latencies are kept.
+    pub(crate) fn latency_summary(&self) -> Option<LatencySummary> {
+        self.latency.as_ref().map(|shared| {
+            shared.with_totals(|totals| {
+                (
+                    Percentiles::of(&totals.exchange),
+                    Percentiles::of(&totals.pipeline),
+                )
+            })
+        })
     }
 }
 

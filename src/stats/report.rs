@@ -1,7 +1,8 @@
 //! `--stats [INTERVAL]`: a thread (`stats`) that prints, every interval, one row per symbol
 //! on stderr: rates, totals, queue depth and high-water mark, drops, duplicates, gaps,
 //! reconnects and latency percentiles, as an aligned table for people or JSON lines for
-//! machines (`--stats-format json`). It keeps the run's latency totals for the exit summary.
+//! machines (`--stats-format json`). Latency rows cover the interval; the run's totals
+//! stay in each symbol's shared histograms for the exit summary and `--metrics`.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -13,8 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::control::stop::StopToken;
-use crate::stats::latency::{Latencies, Percentiles};
-use crate::stats::{LatencySummary, Snapshot, SymbolStats};
+use crate::stats::latency::Percentiles;
+use crate::stats::{Snapshot, SymbolStats};
 use crate::util::duration::format_duration;
 use binance_streams::Symbol;
 
@@ -61,10 +62,10 @@ pub(crate) struct StatsSource {
     pub queue_depth: Box<dyn Fn() -> usize + Send>,
 }
 
-/// The reporter thread; [`Reporter::finish`] stops it and returns the latency totals.
+/// The reporter thread; [`Reporter::finish`] stops it.
 pub(crate) struct Reporter {
     stop: StopToken,
-    thread: JoinHandle<Vec<Latencies>>,
+    thread: JoinHandle<()>,
 }
 
 /// Starts printing stats every `interval`.
@@ -85,21 +86,10 @@ pub(crate) fn spawn_reporter(
 }
 
 impl Reporter {
-    /// Stops the reporter (after the processors have published their last latencies) and
-    /// returns each symbol's latency totals, in the order of the sources.
-    pub(crate) fn finish(self) -> Vec<LatencySummary> {
+    /// Stops the reporter and waits for it (a report being printed is finished first).
+    pub(crate) fn finish(self) {
         self.stop.trigger();
-        self.thread
-            .join()
-            .unwrap_or_default()
-            .iter()
-            .map(|totals| {
-                (
-                    Percentiles::of(&totals.exchange),
-                    Percentiles::of(&totals.pipeline),
-                )
-            })
-            .collect()
+        let _ = self.thread.join();
     }
 }
 
@@ -132,13 +122,7 @@ struct Row<'a> {
     latency_pipeline_us: Option<Percentiles>,
 }
 
-fn run(
-    sources: &[StatsSource],
-    interval: Duration,
-    format: StatsFormat,
-    stop: &StopToken,
-) -> Vec<Latencies> {
-    let mut totals: Vec<Latencies> = sources.iter().map(|_| Latencies::new()).collect();
+fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &StopToken) {
     let mut previous: Vec<(u64, u64)> = vec![(0, 0); sources.len()];
     let mut since = Instant::now();
     let mut header_due = true;
@@ -149,14 +133,10 @@ fn run(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis() as u64);
         let mut out = String::new();
-        for ((source, total), last) in sources.iter().zip(&mut totals).zip(&mut previous) {
+        for (source, last) in sources.iter().zip(&mut previous) {
             let snapshot = source.stats.snapshot();
             let bytes = source.stats.reader.received_bytes.get();
-            let interval_latency = source.stats.latency.as_ref().map(|shared| {
-                let taken = shared.take();
-                total.add(&taken);
-                taken
-            });
+            let interval_latency = source.stats.latency.as_ref().map(|shared| shared.take());
             let row = Row {
                 kind: "stats",
                 time_ms: now_ms,
@@ -213,12 +193,6 @@ fn run(
         // One write for the whole report, so it is not torn by log lines.
         let _ = io::stderr().lock().write_all(out.as_bytes());
     }
-    for (source, total) in sources.iter().zip(&mut totals) {
-        if let Some(shared) = &source.stats.latency {
-            total.add(&shared.take());
-        }
-    }
-    totals
 }
 
 fn table_header() -> String {
@@ -276,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn the_reporter_returns_latency_totals_in_source_order() {
+    fn the_reporter_leaves_the_latency_totals_to_the_summary() {
         let stats = Arc::new(SymbolStats::new(true));
         let mut recorder = crate::stats::latency::LatencyRecorder::new();
         recorder.line(Some(1), 2_000);
@@ -286,16 +260,16 @@ mod tests {
         let reporter = spawn_reporter(
             vec![StatsSource {
                 symbol: "ETHUSDT".parse().unwrap(),
-                stats,
+                stats: Arc::clone(&stats),
                 queue_depth: Box::new(|| 0),
             }],
             Duration::from_secs(3600),
             StatsFormat::Table,
         )
         .unwrap();
-        let totals = reporter.finish();
-        assert_eq!(totals.len(), 1);
-        assert_eq!(totals[0].0.count, 1);
-        assert_eq!(totals[0].1.count, 1);
+        reporter.finish();
+        let (exchange, pipeline) = stats.latency_summary().unwrap();
+        assert_eq!(exchange.count, 1);
+        assert_eq!(pipeline.count, 1);
     }
 }

@@ -11,6 +11,7 @@ mod kinds;
 mod layout;
 mod liveness;
 mod memory;
+mod metrics;
 mod reconnect;
 mod sequence;
 mod shell;

@@ -182,6 +182,14 @@ impl Reader {
         None
     }
 
+    /// The silence limit of the connection opening now (after `session`'s silent streak),
+    /// for `/healthz`; `None` when nothing limits silence.
+    pub(super) fn current_silence_limit(&self, session: &Session) -> Option<Duration> {
+        self.settings
+            .silence
+            .map(|limit| limit.for_streak(session.silent_streak))
+    }
+
     /// Keeps count of short-lived silent connections in a row (lost after `age`); a
     /// silent one's `reason` says what its replacement is allowed when that changes.
     pub(super) fn note_loss(

@@ -242,7 +242,11 @@ impl Reader {
                     }
                 },
             };
-            match self.read_link(link, session) {
+            let next = self.read_link(link, session);
+            if !matches!(next, Next::Continue(_)) {
+                self.stats.connection.closed();
+            }
+            match next {
                 Next::Stopped => return,
                 Next::Continue(link) => carried = Some(*link),
                 Next::Lost {
@@ -306,6 +310,9 @@ impl Reader {
         )?;
         session.connections += 1;
         self.stats.reader.connects.add(1);
+        self.stats
+            .connection
+            .opened(self.current_silence_limit(session));
         if session.connections == 1 {
             info!("connected to {}", self.url);
         } else {
@@ -402,11 +409,13 @@ impl Reader {
     /// and counts it received.
     fn stamp(&self, payload: Utf8Bytes, link: &Link) -> Frame {
         let counters = &self.stats.reader;
+        let recv_time_us = link.received_at();
         counters.received.add(1);
         counters.received_bytes.add(payload.len() as u64);
+        counters.last_received_us.set(recv_time_us);
         Frame {
             payload,
-            recv_time_us: link.received_at(),
+            recv_time_us,
             connection: u32::try_from(link.number).unwrap_or(u32::MAX),
         }
     }
