@@ -4,15 +4,15 @@
 //! when a flag overrides the key.
 
 use std::io::{self, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use binance_streams::{Market, StreamKind, StreamKinds, Symbol};
-use native_tls::Certificate;
 
 use super::cli::Cli;
 use super::file::FileConfig;
+use super::resolve::{load_ca_certs, resolve_delays};
 use super::symbols_file::add_listed;
 use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
@@ -456,46 +456,4 @@ fn connection_settings(
         handshake_timeout,
         silence: rule.limit(kinds, futures),
     })
-}
-
-/// Each symbol's delay: its own spec, else the one for every symbol, else none. Later specs
-/// (command line after file) win. A spec for a symbol not listened to is an error.
-fn resolve_delays(symbols: &[Symbol], specs: &[DelaySpec]) -> Result<Vec<Duration>, UsageError> {
-    let mut every: Option<Duration> = None;
-    let mut own: Vec<Option<Duration>> = vec![None; symbols.len()];
-    for spec in specs {
-        match &spec.symbol {
-            None => every = Some(spec.delay),
-            Some(symbol) => match symbols.iter().position(|listened| listened == symbol) {
-                Some(index) => own[index] = Some(spec.delay),
-                None => {
-                    let listened: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
-                    return Err(UsageError(format!(
-                        "invalid delay for '{symbol}': {symbol} is not one of the symbols listened to ({})",
-                        listened.join(", ")
-                    )));
-                }
-            },
-        }
-    }
-    Ok(own
-        .into_iter()
-        .map(|delay| delay.or(every).unwrap_or(Duration::ZERO))
-        .collect())
-}
-
-fn load_ca_certs(path: &Path) -> Result<Vec<Certificate>, UsageError> {
-    let pem = std::fs::read(path).map_err(|error| {
-        UsageError(format!(
-            "cannot read CA certificate file '{}': {error}",
-            path.display()
-        ))
-    })?;
-    match Certificate::stack_from_pem(&pem) {
-        Ok(certs) if !certs.is_empty() => Ok(certs),
-        _ => Err(UsageError(format!(
-            "invalid CA certificate file '{}': expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
-            path.display()
-        ))),
-    }
 }
