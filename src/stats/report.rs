@@ -195,44 +195,42 @@ fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &
     }
 }
 
+// The table's columns are sized so a row fits 80 columns: the latencies shown are the
+// p99s (the JSON rows and the exit summary carry p50, p99 and max).
 fn table_header() -> String {
     format!(
-        "  {:<12} {:>9} {:>10} {:>9} {:>10} {:>6} {:>6} {:>8} {:>5} {:>5} {:>6}  {:<22} {}\n",
+        "  {:<12} {:>7} {:>8} {:>5} {:>6} {:>5} {:>4} {:>5}  {:>7}  {:>7}\n",
         "symbol",
         "msg/s",
-        "received",
-        "KiB/s",
         "written",
         "queue",
-        "hwm",
-        "dropped",
+        "drops",
         "dups",
         "gaps",
-        "reconn",
-        "exch→recv p50/p99/max",
-        "recv→write p50/p99/max"
+        "recon",
+        "e→r p99",
+        "r→w p99"
     )
 }
 
 fn table_row(row: &Row<'_>, snapshot: &Snapshot) -> String {
-    let latency = |percentiles: Option<Percentiles>| {
-        percentiles.map_or_else(|| "-".to_owned(), |p| p.human())
+    let p99 = |percentiles: Option<Percentiles>| {
+        percentiles
+            .filter(|p| p.count > 0)
+            .map_or_else(|| "-".to_owned(), |p| p.p99_human())
     };
     format!(
-        "  {:<12} {:>9.1} {:>10} {:>9.1} {:>10} {:>6} {:>6} {:>8} {:>5} {:>5} {:>6}  {:<22} {}\n",
+        "  {:<12} {:>7.1} {:>8} {:>5} {:>6} {:>5} {:>4} {:>5}  {:>7}  {:>7}\n",
         row.symbol,
         row.rate,
-        row.received,
-        row.bytes_per_s / 1024.0,
         row.written,
         row.queued,
-        row.queue_high_water,
         row.dropped,
         row.duplicates,
         snapshot.gaps,
         row.reconnects,
-        latency(row.latency_exchange_us),
-        latency(row.latency_pipeline_us)
+        p99(row.latency_exchange_us),
+        p99(row.latency_pipeline_us)
     )
 }
 
@@ -271,5 +269,44 @@ mod tests {
         let (exchange, pipeline) = stats.latency_summary().unwrap();
         assert_eq!(exchange.count, 1);
         assert_eq!(pipeline.count, 1);
+    }
+
+    #[test]
+    fn a_table_row_fits_80_columns() {
+        let row = Row {
+            kind: "stats",
+            time_ms: 0,
+            interval_s: 1.0,
+            symbol: "1000SHIBUSDT",
+            rate: 12345.6,
+            bytes_per_s: 0.0,
+            received: 99_999_999,
+            received_bytes: 0,
+            written: 99_999_999,
+            queued: 4096,
+            queue_high_water: 4096,
+            dropped: 999_999,
+            duplicates: 99_999,
+            gaps: 9_999,
+            missing_ids: 0,
+            skipped: 0,
+            discarded: 0,
+            lost: 0,
+            reconnects: 99_999,
+            latency_exchange_us: Some(Percentiles {
+                count: 1,
+                p50: 1,
+                p99: 1_500_000,
+                max: 1,
+            }),
+            latency_pipeline_us: None,
+        };
+        let snapshot = Snapshot {
+            gaps: 9_999,
+            ..Snapshot::default()
+        };
+        for line in [table_header(), table_row(&row, &snapshot)] {
+            assert!(line.trim_end().chars().count() <= 80, "{line:?}");
+        }
     }
 }
