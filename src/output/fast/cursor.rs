@@ -98,13 +98,9 @@ impl<'a> Cursor<'a> {
         if rest.first() != Some(&b'"') {
             return None;
         }
-        let mut end = 1;
-        loop {
-            match *rest.get(end)? {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => end += 1,
-            }
+        let end = 1 + plain_len(&rest[1..])?;
+        if rest[end] != b'"' {
+            return None;
         }
         let (token, after) = rest.split_at(end + 1);
         self.rest = after;
@@ -114,18 +110,25 @@ impl<'a> Cursor<'a> {
     /// A canonical unsigned integer that fits a `u64`.
     pub(super) fn integer(&mut self) -> Option<Int<'a>> {
         let rest = self.rest;
-        let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+        let mut digits = 0;
+        let mut value = 0u64;
+        while let Some(digit) = rest.get(digits).map(|byte| byte.wrapping_sub(b'0')) {
+            if digit > 9 {
+                break;
+            }
+            // Nineteen digits cannot overflow a u64; a twentieth might.
+            value = if digits < 19 {
+                value * 10 + u64::from(digit)
+            } else {
+                value.checked_mul(10)?.checked_add(u64::from(digit))?
+            };
+            digits += 1;
+        }
         // `0` alone, or no leading zero (serde rejects `01`).
         if digits == 0 || (digits > 1 && rest[0] == b'0') {
             return None;
         }
         let (text, after) = rest.split_at(digits);
-        let mut value = 0u64;
-        for digit in text {
-            value = value
-                .checked_mul(10)?
-                .checked_add(u64::from(digit - b'0'))?;
-        }
         self.rest = after;
         Some(Int { text, value })
     }
@@ -165,6 +168,34 @@ impl<'a> Cursor<'a> {
         }
         Some(&start[..start.len() - self.rest.len()])
     }
+}
+
+/// How many bytes at the start of `bytes` a plain string may hold: the index of the first
+/// `"`, `\` or control character, found eight bytes at a time; `None` if there is none.
+fn plain_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // The classic "has a zero byte" and "has a byte below n" tests: the lowest byte
+        // they flag is exact (borrows only run towards higher bytes), which is all the
+        // search needs. Bytes from 0x80 (UTF-8) are never flagged.
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let flagged = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH_BITS;
+        if flagged != 0 {
+            return Some(at + (flagged.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes[at..]
+        .iter()
+        .position(|byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))?;
+    Some(at + tail)
 }
 
 /// Appends `value` in decimal, as `itoa` (and so serde) writes it.
