@@ -76,7 +76,8 @@ pub(crate) fn throughput(messages: u64, runs: u64) {
 }
 
 fn print_run(run: u64, reader: &str, figures: &Run, bare: Option<&Run>) {
-    let split = if bare.is_some() {
+    // The bare client and the Python baseline have no `ws-*` and `proc-*` threads.
+    let split = if figures.reader_us + figures.processor_us > 0.0 {
         format!("{:.2} / {:.2}", figures.reader_us, figures.processor_us)
     } else {
         String::new()
