@@ -22,6 +22,7 @@
 
 mod child;
 mod mock;
+mod preencoded;
 mod scenarios;
 mod throughput;
 

@@ -1,7 +1,8 @@
 //! The mock exchange in its own process, so the figures measure the listener alone: the
 //! benchmark runs its own executable again as `bench __mock <options>` ([`serve`]), which
-//! starts `binance_mock::MockExchange`, prints its URL, then one line per connection event,
-//! and exits when its stdin closes. [`MockProcess`] is the benchmark's side: it starts the
+//! starts `binance_mock::MockExchange` (or, for throughput, the pre-encoded sender of
+//! [`crate::preencoded`]), prints its URL, then one line per connection event, and exits
+//! when its stdin closes. [`MockProcess`] is the benchmark's side: it starts the
 //! child, reads the URL, turns the event lines into a channel, and stops the child on drop.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,6 +28,9 @@ pub(crate) struct MockSpec {
     pub(crate) market: bool,
     /// Reset (TCP RST) every connection after this many messages.
     pub(crate) reset_after: Option<u64>,
+    /// Instead of the mock exchange, the pre-encoded sender of [`crate::preencoded`]:
+    /// `count` ETHUSDT trades at almost no CPU cost to the sender.
+    pub(crate) preencoded: bool,
 }
 
 impl MockSpec {
@@ -60,6 +64,9 @@ impl MockSpec {
         if self.market {
             args.push("--market".to_owned());
         }
+        if self.preencoded {
+            args.push("--preencoded".to_owned());
+        }
         args
     }
 
@@ -74,6 +81,7 @@ impl MockSpec {
                 "--reset-after" => spec.reset_after = number().map(|count| count as u64),
                 "--micros" => spec.micros = true,
                 "--market" => spec.market = true,
+                "--preencoded" => spec.preencoded = true,
                 other => panic!("mock: unknown option {other}"),
             }
         }
@@ -103,9 +111,22 @@ pub(crate) enum Event {
     Disconnected { at_us: u64 },
 }
 
-/// The child side: serve the mock until stdin closes.
+/// The child side: serve the mock (or the pre-encoded sender) until stdin closes.
 pub(crate) fn serve(args: &[String]) {
     let spec = MockSpec::from_args(args);
+    let exchange = if spec.preencoded {
+        crate::preencoded::serve(spec.count.unwrap_or(1_000_000));
+        None
+    } else {
+        Some(start_exchange(&spec))
+    };
+    // The benchmark closes our stdin to stop us.
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    drop(exchange);
+}
+
+/// Starts the mock exchange, prints its URL, and forwards its connection events as lines.
+fn start_exchange(spec: &MockSpec) -> MockExchange {
     let exchange = MockExchange::start(spec.config()).expect("mock exchange starts");
     let started = Instant::now();
     println!("url {}", exchange.url());
@@ -125,9 +146,7 @@ pub(crate) fn serve(args: &[String]) {
             }
         }
     });
-    // The benchmark closes our stdin to stop us.
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
-    drop(exchange);
+    exchange
 }
 
 fn since(started: Instant, at: Instant) -> u64 {

@@ -1,8 +1,9 @@
-//! Throughput: one stream from a mock process sending as fast as loopback allows, read by
-//! the listener (JSON lines, then raw lines) and, in the same run, by a bare tungstenite
-//! client that only reads frames (`bench __bare <url> <count>`, its own process too): the
-//! ceiling any listener on this machine could reach. Each figure comes with CPU µs per
-//! message from the process's own CPU time.
+//! Throughput: one stream of pre-encoded trades from a sender in its own process
+//! ([`crate::preencoded`]: it costs the shared cores almost nothing), read by the listener
+//! (JSON lines, then raw lines) and, in the same run, by a bare tungstenite client that only
+//! reads frames (`bench __bare <url> <count>`, its own process too): the ceiling any
+//! listener on this machine could reach. Each figure comes with CPU µs per message from the
+//! process's own CPU time.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -54,8 +55,8 @@ pub(crate) fn throughput(messages: u64, runs: u64) {
         &["json", "raw"]
     };
     println!(
-        "== throughput: 1 stream, {messages} trades as fast as loopback allows, --overflow block, \
-         mock in its own process, listener stdout to a counting pipe, {runs} run(s)"
+        "== throughput: 1 stream, {messages} pre-encoded trades as fast as loopback allows, \
+         --overflow block, sender in its own process, listener stdout to a counting pipe, {runs} run(s)"
     );
     println!(
         "  {:<4} {:<9} {:>14} {:>12} {:>22} {:>9} {:>13}",
@@ -75,7 +76,8 @@ pub(crate) fn throughput(messages: u64, runs: u64) {
 }
 
 fn print_run(run: u64, reader: &str, figures: &Run, bare: Option<&Run>) {
-    let split = if bare.is_some() {
+    // The bare client and the Python baseline have no `ws-*` and `proc-*` threads.
+    let split = if figures.reader_us + figures.processor_us > 0.0 {
         format!("{:.2} / {:.2}", figures.reader_us, figures.processor_us)
     } else {
         String::new()
@@ -95,6 +97,7 @@ fn print_run(run: u64, reader: &str, figures: &Run, bare: Option<&Run>) {
 fn listener_run(messages: u64, format: &str) -> Run {
     let mock = MockProcess::start(&MockSpec {
         count: Some(messages),
+        preencoded: true,
         ..MockSpec::unlimited()
     });
     let mock_cpu = process_cpu(mock.pid());
@@ -135,6 +138,7 @@ fn listener_run(messages: u64, format: &str) -> Run {
 fn bare_run(messages: u64) -> Run {
     let mock = MockProcess::start(&MockSpec {
         count: Some(messages),
+        preencoded: true,
         ..MockSpec::unlimited()
     });
     let mock_cpu = process_cpu(mock.pid());
