@@ -11,6 +11,7 @@ use clap::error::ErrorKind;
 use super::{lifecycle, limits, log, log_json, shell};
 use crate::config::terminal::LogFormat;
 use crate::config::{self, argv, cli::Cli};
+use crate::control::events::Failure;
 use crate::util::stderr;
 
 /// Status for a usage error (bad flag, value or config file).
@@ -51,9 +52,12 @@ where
     }
     match lifecycle::run(&config) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(fatal) => {
-            log::error_line(config.log.format, &fatal.to_string());
-            ExitCode::FAILURE
+        Err(failure) => {
+            log::error_line(config.log.format, &failure.to_string());
+            match failure {
+                Failure::Refused(_) => ExitCode::from(USAGE_ERROR_STATUS),
+                Failure::Fatal(_) => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
 use crate::config::{Config, OutputTarget, Source};
-use crate::control::events::{AppEvent, Fatal};
+use crate::control::events::{AppEvent, Failure, Fatal};
 use crate::control::stop::StopToken;
 use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
@@ -60,8 +60,10 @@ enum Ending {
 /// Runs the listener until something ends it.
 ///
 /// # Errors
-/// [`Fatal`] when the run could not start or ended in failure (the summary is printed first).
-pub(super) fn run(config: &Config) -> Result<(), Fatal> {
+/// [`Failure::Refused`] when an output cannot be opened (before anything connects);
+/// [`Failure::Fatal`] when the run could not start or ended in failure (the summary is
+/// printed first).
+pub(super) fn run(config: &Config) -> Result<(), Failure> {
     let (events, inbox) = unbounded();
     // Shared with the signal thread, so even an immediate exit kills every handler's group.
     let handlers = Arc::new(Handlers::default());
@@ -96,7 +98,7 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
     for symbol in &config.symbols {
         let stop = StopToken::new();
         let output = open_output(config, symbol, &stop, &handlers, stdout.as_ref())
-            .map_err(|error| Fatal(format!("{symbol}: {error}")))?;
+            .map_err(|error| Failure::Refused(format!("{symbol}: {error}")))?;
         outputs.push((stop, output));
     }
     let shared = Shared {
@@ -111,7 +113,9 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
             Ok(pipeline) => pipelines.push(pipeline),
             Err(error) => {
                 stop_all(&pipelines);
-                return Err(Fatal(format!("cannot start {symbol}: {error}")));
+                return Err(Failure::Fatal(Fatal(format!(
+                    "cannot start {symbol}: {error}"
+                ))));
             }
         }
     }
@@ -133,7 +137,9 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
                 Ok(reporter) => Some(reporter),
                 Err(error) => {
                     stop_all(&pipelines);
-                    return Err(Fatal(format!("cannot start the stats reporter: {error}")));
+                    return Err(Failure::Fatal(Fatal(format!(
+                        "cannot start the stats reporter: {error}"
+                    ))));
                 }
             }
         }
@@ -144,7 +150,9 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         Ok(metrics) => metrics,
         Err(error) => {
             stop_all(&pipelines);
-            return Err(Fatal(format!("cannot start the metrics server: {error}")));
+            return Err(Failure::Fatal(Fatal(format!(
+                "cannot start the metrics server: {error}"
+            ))));
         }
     };
 
@@ -207,16 +215,20 @@ pub(super) fn run(config: &Config) -> Result<(), Fatal> {
         metrics.stop();
     }
     match ending {
-        Ending::OutputFailed(error) => Err(Fatal(format!("cannot write to stdout: {error}"))),
+        Ending::OutputFailed(error) => {
+            Err(Fatal(format!("cannot write to stdout: {error}")).into())
+        }
         _ if panicked > 0 => Err(Fatal(format!(
             "{panicked} thread(s) stopped on an internal error (reported above)"
-        ))),
+        ))
+        .into()),
         _ if !failures.is_empty() => Err(Fatal(format!(
             "{} of {} symbol(s) could not be served: {}",
             failures.len(),
             config.symbols.len(),
             failures.join(", ")
-        ))),
+        ))
+        .into()),
         Ending::Signal | Ending::DurationElapsed | Ending::AllDone | Ending::OutputClosed => Ok(()),
     }
 }

@@ -60,3 +60,28 @@ impl fmt::Display for Fatal {
         f.write_str(&self.0)
     }
 }
+
+/// How a run that did not end normally ended, for the exit status.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Refused before anything connected (an output that cannot be opened): status 2, as a
+    /// usage error, since nothing was started.
+    Refused(String),
+    /// A runtime failure: status 1.
+    Fatal(Fatal),
+}
+
+impl From<Fatal> for Failure {
+    fn from(fatal: Fatal) -> Self {
+        Self::Fatal(fatal)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(why) => f.write_str(why),
+            Self::Fatal(fatal) => fatal.fmt(f),
+        }
+    }
+}

@@ -208,7 +208,7 @@ fn refuses(out: &Path, what: &str) {
         "ETHUSDT",
     ]);
     assert!(started.elapsed() < Duration::from_secs(10), "{what}");
-    assert_eq!(status.code(), Some(1), "{what}: {stderr}");
+    assert_eq!(status.code(), Some(2), "{what}: {stderr}");
     let expected = format!(
         "binance-listen: error: ETHUSDT: cannot open {}: it is {what},",
         out.join("ETHUSDT.jsonl").display()
@@ -270,7 +270,7 @@ fn a_second_listener_writing_the_same_files_is_refused() {
     let mut first = Listener::start(&args);
     wait_for_lines(&out.join("ETHUSDT.jsonl"), 1);
     let (status, _, stderr) = run_to_end(&args);
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("another process is writing to it"),
         "{stderr}"
