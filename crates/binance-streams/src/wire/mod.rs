@@ -10,6 +10,33 @@
 //! (PROTOCOL.md §6: the same letter means different things in different kinds). Anything
 //! that is not the expected event becomes a [`DataError`].
 
+/// Implements [`Payload`] for a model with a required `e` and `E`. Its sequence point is
+/// its event time (the snapshot kinds), or `stepping` a field (ids that step by one).
+macro_rules! payload_with_event_time {
+    ($model:ident) => {
+        payload_with_event_time!($model, |model| SequencePoint::increasing(model.event_time));
+    };
+    ($model:ident, stepping $id:ident) => {
+        payload_with_event_time!($model, |model| SequencePoint::stepping(model.$id));
+    };
+    ($model:ident, |$model_ref:ident| $sequence:expr) => {
+        impl Payload for $model<'_> {
+            fn event_type(&self) -> Option<&str> {
+                Some(&self.event_type)
+            }
+
+            fn event_time(&self) -> Option<u64> {
+                Some(self.event_time)
+            }
+
+            fn sequence(&self) -> Option<SequencePoint> {
+                let $model_ref = self;
+                Some($sequence)
+            }
+        }
+    };
+}
+
 mod book;
 mod error;
 mod summaries;

@@ -10,25 +10,6 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Payload, SequencePoint};
 
-/// Implements [`Payload`] for a snapshot kind with a required `e` and `E`.
-macro_rules! snapshot_payload {
-    ($model:ident) => {
-        impl Payload for $model<'_> {
-            fn event_type(&self) -> Option<&str> {
-                Some(&self.event_type)
-            }
-
-            fn event_time(&self) -> Option<u64> {
-                Some(self.event_time)
-            }
-
-            fn sequence(&self) -> Option<SequencePoint> {
-                Some(SequencePoint::increasing(self.event_time))
-            }
-        }
-    };
-}
-
 /// A candle update (`<s>@kline_<interval>`). Written flat: the event time, then the
 /// candle's fields.
 #[derive(Debug, Deserialize)]
@@ -44,7 +25,7 @@ pub struct Kline<'a> {
     pub candle: Candle<'a>,
 }
 
-snapshot_payload!(Kline);
+payload_with_event_time!(Kline);
 
 /// The candle inside a [`Kline`].
 #[derive(Debug, Deserialize)]
@@ -149,7 +130,7 @@ pub struct MiniTicker<'a> {
     pub quote_volume: Cow<'a, str>,
 }
 
-snapshot_payload!(MiniTicker);
+payload_with_event_time!(MiniTicker);
 
 /// Rolling statistics: the 24 h ticker (`<s>@ticker`) and the window tickers
 /// (`<s>@ticker_1h|4h|1d`), which send a subset (no last quantity, best bid/ask or `x`).
@@ -253,7 +234,7 @@ pub struct Ticker<'a> {
     pub trades: u64,
 }
 
-snapshot_payload!(Ticker);
+payload_with_event_time!(Ticker);
 
 /// The exchange's average price (`<s>@avgPrice`).
 #[derive(Debug, Deserialize, Serialize)]
@@ -275,7 +256,7 @@ pub struct AvgPrice<'a> {
     pub last_trade_time: u64,
 }
 
-snapshot_payload!(AvgPrice);
+payload_with_event_time!(AvgPrice);
 
 /// Mark price and funding (`<s>@markPrice[@1s]`, futures). COIN-M delivery contracts send
 /// an empty funding rate and a zero funding time: both are written as `null`.
@@ -309,7 +290,7 @@ pub struct MarkPrice<'a> {
     pub next_funding_time: Option<u64>,
 }
 
-snapshot_payload!(MarkPrice);
+payload_with_event_time!(MarkPrice);
 
 /// A text that delivery contracts send as `""` when it does not apply: `null` then.
 fn non_empty<S: Serializer>(text: &Option<Cow<'_, str>>, out: S) -> Result<S::Ok, S::Error> {

@@ -49,19 +49,7 @@ pub struct Trade<'a> {
     pub seller_order_id: Option<u64>,
 }
 
-impl Payload for Trade<'_> {
-    fn event_type(&self) -> Option<&str> {
-        Some(&self.event_type)
-    }
-
-    fn event_time(&self) -> Option<u64> {
-        Some(self.event_time)
-    }
-
-    fn sequence(&self) -> Option<SequencePoint> {
-        Some(SequencePoint::stepping(self.trade_id))
-    }
-}
+payload_with_event_time!(Trade, stepping trade_id);
 
 /// An aggregate trade (`<s>@aggTrade`), spot or futures.
 #[derive(Debug, Deserialize, Serialize)]
@@ -103,19 +91,7 @@ pub struct AggTrade<'a> {
     pub event_time: u64,
 }
 
-impl Payload for AggTrade<'_> {
-    fn event_type(&self) -> Option<&str> {
-        Some(&self.event_type)
-    }
-
-    fn event_time(&self) -> Option<u64> {
-        Some(self.event_time)
-    }
-
-    fn sequence(&self) -> Option<SequencePoint> {
-        Some(SequencePoint::stepping(self.agg_trade_id))
-    }
-}
+payload_with_event_time!(AggTrade, stepping agg_trade_id);
 
 /// A liquidation order (`<s>@forceOrder`, futures). Written flat: the event time, then the
 /// order's fields.
@@ -186,17 +162,5 @@ impl Serialize for ForceOrder<'_> {
     }
 }
 
-impl Payload for ForceOrder<'_> {
-    fn event_type(&self) -> Option<&str> {
-        Some(&self.event_type)
-    }
-
-    fn event_time(&self) -> Option<u64> {
-        Some(self.event_time)
-    }
-
-    /// A snapshot (at most one liquidation per symbol per second): ordered by event time.
-    fn sequence(&self) -> Option<SequencePoint> {
-        Some(SequencePoint::increasing(self.event_time))
-    }
-}
+// A snapshot (at most one liquidation per symbol per second): ordered by event time.
+payload_with_event_time!(ForceOrder);
