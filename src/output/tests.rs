@@ -125,9 +125,14 @@ fn formats_parse_and_name_the_accepted_values() {
 }
 
 /// Every line of `tests/golden/lines.tsv` (kind, format, payload, line), written again.
+///
+/// After a deliberate change to the output, `UPDATE_GOLDEN=1 cargo test --lib golden`
+/// rewrites the file with today's lines, for the diff to be reviewed and committed.
 #[test]
 fn every_golden_line_is_written_byte_for_byte() {
     let golden = include_str!("../../tests/golden/lines.tsv");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut updated = String::new();
     let mut checked = 0;
     for record in golden.split_inclusive('\n') {
         let mut fields = record.splitn(4, '\t');
@@ -152,12 +157,19 @@ fn every_golden_line_is_written_byte_for_byte() {
             payload,
             1732500000126543,
         );
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            expected,
-            "{kind} {format:?} {payload}"
-        );
+        let written = String::from_utf8(out).unwrap();
+        if update {
+            let head = &record[..record.len() - expected.len()];
+            updated.push_str(head);
+            updated.push_str(&written);
+        } else {
+            assert_eq!(written, expected, "{kind} {format:?} {payload}");
+        }
         checked += 1;
     }
     assert!(checked > 300, "only {checked} golden lines");
+    if update {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/lines.tsv");
+        std::fs::write(path, updated).unwrap();
+    }
 }

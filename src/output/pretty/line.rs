@@ -36,16 +36,30 @@ impl Style {
     }
 }
 
+/// A column of decimals: its width, and how many of those columns belong to the fraction,
+/// so the decimal point falls in the same place on every row.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Column {
+    /// Columns the number takes, point and fraction included.
+    pub(super) width: usize,
+    /// Columns right of the point. Numbers with fewer decimals are padded after them; numbers
+    /// with more push left, keeping their end at `width` (they are never cut).
+    pub(super) decimals: usize,
+}
+
 /// A line being written: styled spans, padded by visible width.
 pub(super) struct Line<'o> {
     out: &'o mut Vec<u8>,
+    /// Where this line starts in `out`, so its end can shed the padding of its last column.
+    start: usize,
     colour: bool,
 }
 
 impl<'o> Line<'o> {
     /// A line appended to `out`, coloured when `colour`.
     pub(super) fn new(out: &'o mut Vec<u8>, colour: bool) -> Self {
-        Self { out, colour }
+        let start = out.len();
+        Self { out, start, colour }
     }
 }
 
@@ -74,6 +88,25 @@ impl Line<'_> {
         self.text(style, text);
     }
 
+    /// A decimal in `column`, its point aligned with the column's other rows: a shorter
+    /// fraction is padded after, and a number too long to keep its point in place ends at
+    /// the column's edge instead, never wider than it must be.
+    /// Text without a digit (`-`, `?`) is a placeholder and sits at the right edge.
+    pub(super) fn number(&mut self, style: Style, text: &str, column: Column) {
+        if !text.bytes().any(|byte| byte.is_ascii_digit()) {
+            return self.right(style, text, column.width);
+        }
+        let width = escaped_width(text);
+        let fraction = text
+            .find('.')
+            .map_or(0, |point| escaped_width(&text[point..]));
+        let after = (column.decimals + 1)
+            .saturating_sub(fraction)
+            .min(column.width.saturating_sub(width));
+        self.right(style, text, column.width - after);
+        self.pad(after);
+    }
+
     /// Blank columns: padding and separators.
     pub(super) fn pad(&mut self, spaces: usize) {
         self.out.resize(self.out.len() + spaces, b' ');
@@ -92,8 +125,15 @@ impl Line<'_> {
         self.text(style, &text);
     }
 
-    /// Ends the line: one last reset so no style can leak into the next, then the newline.
+    /// Ends the line: without the padding after its last column (a terminal shows nothing
+    /// there, and a pasted line should not carry it), one last reset so no style can leak
+    /// into the next, then the newline.
     pub(super) fn end(self) {
+        let content = self.out[self.start..]
+            .iter()
+            .rposition(|&byte| byte != b' ')
+            .map_or(0, |last| last + 1);
+        self.out.truncate(self.start + content);
         if self.colour {
             self.out.extend_from_slice(RESET);
         }

@@ -23,7 +23,7 @@ use binance_streams::{Event, Payload};
 
 use super::LineHead;
 use decimal::{BookSide, Decimal, Level, shown, signed, trend, trim_zeros};
-use line::{Line, Style};
+use line::{Column, Line, Style};
 pub(super) use marker::write_pretty_marker;
 
 /// Fits every spot and USD-M symbol (`1000SHIBUSDT`) and COIN-M perpetuals (`BTCUSD_PERP`);
@@ -31,16 +31,34 @@ pub(super) use marker::write_pretty_marker;
 const SYMBOL_WIDTH: usize = 12;
 /// Fits the longest stream name, `depth20@100ms`.
 const STREAM_WIDTH: usize = 13;
-/// Fits a trimmed price with eight decimals (`0.00001234`) or a six-digit one with cents.
-const PRICE_WIDTH: usize = 10;
-/// Same reasoning as prices: Binance quantities have at most eight decimals.
-const QTY_WIDTH: usize = 10;
-/// Rolling volumes run larger than single quantities.
-const VOLUME_WIDTH: usize = 14;
+/// Fits a trimmed price with eight decimals (`0.00001234`) or a six-digit one with cents;
+/// the point stays in place up to four decimals (`95000.12`, `3009.99`, `0.4521`).
+const PRICE: Column = Column {
+    width: 10,
+    decimals: 4,
+};
+/// Binance quantities have at most eight decimals; the point stays in place up to five,
+/// the step size of the busiest pairs (`0.00012` BTC, `0.0085` ETH, `12000.5`).
+const QTY: Column = Column {
+    width: 11,
+    decimals: 5,
+};
+/// Rolling volumes run larger than single quantities and are read for their size, so
+/// fewer decimals keep their place.
+const VOLUME: Column = Column {
+    width: 14,
+    decimals: 3,
+};
 /// Mark and index prices keep all eight decimals more often than not (`11784.62659091`).
-const MARK_WIDTH: usize = 14;
+const MARK: Column = Column {
+    width: 14,
+    decimals: 8,
+};
 /// A funding rate with sign and eight decimals, `-0.00038167`.
-const RATE_WIDTH: usize = 11;
+const RATE: Column = Column {
+    width: 11,
+    decimals: 8,
+};
 /// A ticker's change percent with sign and parentheses, `(+250.15%)`.
 const PERCENT_WIDTH: usize = 10;
 /// Kline intervals and averaging windows (`15m`, `12h`).
@@ -145,9 +163,9 @@ fn taker_trade(line: &mut Line<'_>, price: &str, qty: &str, buyer_maker: bool, i
     } else {
         ("BUY", Style::Up)
     };
-    line.right(style, shown(price), PRICE_WIDTH);
+    line.number(style, shown(price), PRICE);
     line.pad(1);
-    line.right(Style::Plain, shown(qty), QTY_WIDTH);
+    line.number(Style::Plain, shown(qty), QTY);
     line.pad(1);
     line.left(style, side, SIDE_WIDTH);
     line.text(Style::Plain, " #");
@@ -197,25 +215,25 @@ fn partial_depth(line: &mut Line<'_>, e: &PartialDepth<'_>) {
 fn book_pair(line: &mut Line<'_>, bid: &Level<'_>, ask: &Level<'_>) {
     match bid {
         Level::At { price, qty } => {
-            line.right(Style::Plain, shown(qty), QTY_WIDTH);
+            line.number(Style::Plain, shown(qty), QTY);
             line.text(Style::Plain, " @ ");
-            line.right(Style::Up, shown(price), PRICE_WIDTH);
+            line.number(Style::Up, shown(price), PRICE);
         }
         other => {
-            line.pad(QTY_WIDTH + 3);
-            line.right(Style::Plain, other.placeholder(), PRICE_WIDTH);
+            line.pad(QTY.width + 3);
+            line.number(Style::Plain, other.placeholder(), PRICE);
         }
     }
     line.text(Style::Plain, " | ");
     match ask {
         Level::At { price, qty } => {
-            line.right(Style::Down, shown(price), PRICE_WIDTH);
+            line.number(Style::Down, shown(price), PRICE);
             line.text(Style::Plain, " x ");
-            line.right(Style::Plain, shown(qty), QTY_WIDTH);
+            line.number(Style::Plain, shown(qty), QTY);
         }
         other => {
-            line.right(Style::Plain, other.placeholder(), PRICE_WIDTH);
-            line.pad(QTY_WIDTH + 3);
+            line.number(Style::Plain, other.placeholder(), PRICE);
+            line.pad(QTY.width + 3);
         }
     }
 }
@@ -231,7 +249,7 @@ fn spread(line: &mut Line<'_>, bid: &Level<'_>, ask: &Level<'_>) {
     .and_then(|(ask, bid)| ask.minus(bid))
     .map_or_else(|| "?".to_owned(), |spread| spread.to_string());
     line.text(Style::Plain, "  spread ");
-    line.right(Style::Plain, trim_zeros(&difference), PRICE_WIDTH);
+    line.number(Style::Plain, trim_zeros(&difference), PRICE);
 }
 
 /// `bids N asks M`: the levels each side sent (`?` when a side is not an array).
@@ -248,11 +266,11 @@ fn level_counts(line: &mut Line<'_>, bids: &BookSide, asks: &BookSide) {
 fn kline(line: &mut Line<'_>, e: &Kline<'_>) {
     let k = &e.candle;
     line.left(Style::Plain, &k.interval, INTERVAL_WIDTH);
-    labelled(line, " o ", Style::Plain, &k.open, PRICE_WIDTH);
-    labelled(line, " h ", Style::Plain, &k.high, PRICE_WIDTH);
-    labelled(line, " l ", Style::Plain, &k.low, PRICE_WIDTH);
-    labelled(line, " c ", trend(&k.close, &k.open), &k.close, PRICE_WIDTH);
-    labelled(line, "  v ", Style::Plain, &k.volume, VOLUME_WIDTH);
+    labelled(line, " o ", Style::Plain, &k.open, PRICE);
+    labelled(line, " h ", Style::Plain, &k.high, PRICE);
+    labelled(line, " l ", Style::Plain, &k.low, PRICE);
+    labelled(line, " c ", trend(&k.close, &k.open), &k.close, PRICE);
+    labelled(line, "  v ", Style::Plain, &k.volume, VOLUME);
     line.text(Style::Plain, "  n ");
     line.right(Style::Plain, &k.trades.to_string(), TRADES_WIDTH);
     if k.closed {
@@ -269,9 +287,9 @@ fn mini_ticker(line: &mut Line<'_>, e: &MiniTicker<'_>) {
         .and_then(|(close, open)| close.minus(open))
         .map_or_else(|| "?".to_owned(), |change| change.to_string());
     let style = trend(&e.close, &e.open);
-    labelled(line, "last ", style, &e.close, PRICE_WIDTH);
+    labelled(line, "last ", style, &e.close, PRICE);
     line.pad(1);
-    line.right(style, &signed(&change), PRICE_WIDTH);
+    line.number(style, &signed(&change), PRICE);
     line.pad(1 + PERCENT_WIDTH);
     range_and_volume(line, &e.high, &e.low, &e.volume);
 }
@@ -279,9 +297,9 @@ fn mini_ticker(line: &mut Line<'_>, e: &MiniTicker<'_>) {
 /// Last price, change and change percent as sent, high, low, volume and trades.
 fn ticker(line: &mut Line<'_>, e: &Ticker<'_>) {
     let style = Decimal::parse(&e.price_change).map_or(Style::Plain, Decimal::trend);
-    labelled(line, "last ", style, &e.last_price, PRICE_WIDTH);
+    labelled(line, "last ", style, &e.last_price, PRICE);
     line.pad(1);
-    line.right(style, &signed(&e.price_change), PRICE_WIDTH);
+    line.number(style, &signed(&e.price_change), PRICE);
     line.pad(1);
     let percent = format!("({}%)", signed(&e.price_change_percent));
     line.right(style, &percent, PERCENT_WIDTH);
@@ -292,25 +310,25 @@ fn ticker(line: &mut Line<'_>, e: &Ticker<'_>) {
 
 /// The rolling window's high, low and volume.
 fn range_and_volume(line: &mut Line<'_>, high: &str, low: &str, volume: &str) {
-    labelled(line, "  h ", Style::Plain, high, PRICE_WIDTH);
-    labelled(line, " l ", Style::Plain, low, PRICE_WIDTH);
-    labelled(line, "  v ", Style::Plain, volume, VOLUME_WIDTH);
+    labelled(line, "  h ", Style::Plain, high, PRICE);
+    labelled(line, " l ", Style::Plain, low, PRICE);
+    labelled(line, "  v ", Style::Plain, volume, VOLUME);
 }
 
 /// The averaging interval and the average price.
 fn avg_price(line: &mut Line<'_>, e: &AvgPrice<'_>) {
     line.left(Style::Plain, &e.interval, INTERVAL_WIDTH);
-    labelled(line, " avg ", Style::Plain, &e.avg_price, PRICE_WIDTH);
+    labelled(line, " avg ", Style::Plain, &e.avg_price, PRICE);
 }
 
 /// Mark and index price, funding rate and next funding time; delivery contracts have no
 /// funding (`""` and `0` on the wire), shown as `-`.
 fn mark_price(line: &mut Line<'_>, e: &MarkPrice<'_>) {
-    labelled(line, "mark ", Style::Plain, &e.mark_price, MARK_WIDTH);
+    labelled(line, "mark ", Style::Plain, &e.mark_price, MARK);
     let index = e.index_price.as_deref().unwrap_or("");
-    labelled(line, "  index ", Style::Plain, index, MARK_WIDTH);
+    labelled(line, "  index ", Style::Plain, index, MARK);
     let rate = e.funding_rate.as_deref().unwrap_or("");
-    labelled(line, "  funding ", Style::Plain, rate, RATE_WIDTH);
+    labelled(line, "  funding ", Style::Plain, rate, RATE);
     line.text(Style::Plain, "  next ");
     match e.next_funding_time.filter(|time| *time != 0) {
         Some(time) => line.clock(Style::Plain, exchange_time_us(time), false),
@@ -328,18 +346,18 @@ fn force_order(line: &mut Line<'_>, e: &ForceOrder<'_>) {
     };
     line.left(side_style, &o.side, SIDE_WIDTH);
     line.pad(1);
-    line.right(Style::Alert, shown(&o.qty), QTY_WIDTH);
+    line.number(Style::Alert, shown(&o.qty), QTY);
     line.text(Style::Plain, " @ ");
-    line.right(Style::Alert, shown(&o.price), PRICE_WIDTH);
-    labelled(line, "  avg ", Style::Plain, &o.avg_price, PRICE_WIDTH);
+    line.number(Style::Alert, shown(&o.price), PRICE);
+    labelled(line, "  avg ", Style::Plain, &o.avg_price, PRICE);
     line.text(Style::Plain, "  ");
     line.text(Style::Alert, &o.status);
 }
 
-/// A fixed label, then a decimal right-aligned in `width`.
-fn labelled(line: &mut Line<'_>, label: &str, style: Style, value: &str, width: usize) {
+/// A fixed label, then a decimal aligned on its point in `column`.
+fn labelled(line: &mut Line<'_>, label: &str, style: Style, value: &str, column: Column) {
     line.text(Style::Plain, label);
-    line.right(style, shown(value), width);
+    line.number(style, shown(value), column);
 }
 
 #[cfg(test)]

@@ -116,11 +116,11 @@ fn strip_sgr(line: &str) -> String {
 fn trade_lines_byte_for_byte() {
     assert_eq!(
         render_fixture("BNBBTC", "trade", "trade.json", false),
-        "19:43:02.136 BNBBTC       trade              0.001        100 SELL #12345\n"
+        "19:43:02.136 BNBBTC       trade             0.001    100       SELL #12345\n"
     );
     assert_eq!(
         render_fixture("BTCUSDT", "aggTrade", "futures_aggTrade.json", false),
-        "10:17:36.785 BTCUSDT      aggTrade           0.001        100 SELL #5933014  trades 100..105\n"
+        "10:17:36.785 BTCUSDT      aggTrade          0.001    100       SELL #5933014  trades 100..105\n"
     );
 }
 
@@ -129,16 +129,16 @@ fn book_lines_byte_for_byte() {
     // Spot book tickers carry no time: the receive time stands in.
     assert_eq!(
         render_fixture("BNBUSDT", "bookTicker", "bookTicker.json", false),
-        "02:00:00.126 BNBUSDT      bookTicker         31.21 @    25.3519 |    25.3652 x      40.66  spread     0.0133\n"
+        "02:00:00.126 BNBUSDT      bookTicker       31.21    @    25.3519 |    25.3652 x    40.66     spread     0.0133\n"
     );
     // The documentation's futures depth5 lists bids upwards: the best is found by price.
     assert_eq!(
         render_fixture("BTCUSDT", "depth5", "futures_partialDepth5.json", false),
-        "03:54:08.277 BTCUSDT      depth5             2.562 @    7405.43 |    7405.96 x       3.34  spread       0.53  bids    5 asks    5\n"
+        "03:54:08.277 BTCUSDT      depth5            2.562   @  7405.43   |  7405.96   x     3.34     spread     0.53    bids    5 asks    5\n"
     );
     assert_eq!(
         render_fixture("BTCUSD_200626", "depth", "coinm_depthUpdate.json", false),
-        "11:31:00.907 BTCUSD_200626 depth                 10 @     9517.6 |     9518.5 x         45  bids    1 asks    1  17285681..17285702\n"
+        "11:31:00.907 BTCUSD_200626 depth            10       @  9517.6    |  9518.5    x    45        bids    1 asks    1  17285681..17285702\n"
     );
 }
 
@@ -146,15 +146,15 @@ fn book_lines_byte_for_byte() {
 fn kline_ticker_and_mark_lines_byte_for_byte() {
     assert_eq!(
         render_fixture("BNBBTC", "kline_1m", "kline_1m.json", false),
-        "19:43:02.136 BNBBTC       kline_1m      1m  o      0.001 h     0.0025 l     0.0015 c      0.002  v           1000  n     100\n"
+        "19:43:02.136 BNBBTC       kline_1m      1m  o     0.001  h     0.0025 l     0.0015 c     0.002   v       1000      n     100\n"
     );
     assert_eq!(
         render_fixture("BNBBTC", "ticker", "24hrTicker.json", false),
-        "19:43:02.136 BNBBTC       ticker        last     0.0025    +0.0015    (+250%)  h     0.0025 l      0.001  v          10000  n   18151\n"
+        "19:43:02.136 BNBBTC       ticker        last     0.0025    +0.0015    (+250%)  h     0.0025 l     0.001   v      10000      n   18151\n"
     );
     assert_eq!(
         render_fixture("BNBBTC", "miniTicker", "24hrMiniTicker.json", false),
-        "19:43:02.136 BNBBTC       miniTicker    last     0.0025    +0.0015             h     0.0025 l      0.001  v          10000\n"
+        "19:43:02.136 BNBBTC       miniTicker    last     0.0025    +0.0015             h     0.0025 l     0.001   v      10000\n"
     );
     assert_eq!(
         render_fixture(
@@ -163,7 +163,7 @@ fn kline_ticker_and_mark_lines_byte_for_byte() {
             "futures_markPriceUpdate.json",
             false
         ),
-        "05:43:00.000 BTCUSDT      markPrice     mark       11794.15  index 11784.62659091  funding  0.00038167  next 06:00:00\n"
+        "05:43:00.000 BTCUSDT      markPrice     mark 11794.15        index 11784.62659091  funding  0.00038167  next 06:00:00\n"
     );
     assert_eq!(
         render_fixture(
@@ -180,11 +180,11 @@ fn kline_ticker_and_mark_lines_byte_for_byte() {
 fn avg_price_and_liquidation_lines_byte_for_byte() {
     assert_eq!(
         render_fixture("BTCUSDT", "avgPrice", "avgPrice.json", false),
-        "09:43:53.000 BTCUSDT      avgPrice      5m  avg   25776.86\n"
+        "09:43:53.000 BTCUSDT      avgPrice      5m  avg 25776.86\n"
     );
     assert_eq!(
         render_fixture("BTCUSDT", "forceOrder", "futures_forceOrder.json", false),
-        "07:34:20.893 BTCUSDT      forceOrder    SELL      0.014 @       9910  avg       9910  FILLED\n"
+        "07:34:20.893 BTCUSDT      forceOrder    SELL     0.014   @  9910       avg  9910       FILLED\n"
     );
 }
 
@@ -196,8 +196,18 @@ fn column(line: &str, needle: &str) -> usize {
     line[..at].chars().count()
 }
 
+/// The price cell of a trade line.
+fn price_cell(line: &str) -> &str {
+    &line[BODY_OFFSET..BODY_OFFSET + PRICE.width]
+}
+
+/// Where the decimal point of a number cell is, or would be for a whole number.
+fn point(cell: &str) -> usize {
+    cell.find('.').unwrap_or(cell.trim_end().len())
+}
+
 #[test]
-fn trade_columns_align_across_symbols_prices_and_sides() {
+fn trade_columns_align_on_the_decimal_point_across_symbols_prices_and_sides() {
     let trade = |price: &str, qty: &str, maker: bool| {
         format!(
             r#"{{"e":"trade","E":1,"s":"X","t":7,"p":"{price}","q":"{qty}","T":1,"m":{maker},"M":true}}"#
@@ -213,31 +223,39 @@ fn trade_columns_align_across_symbols_prices_and_sides() {
         render(
             "1000SHIBUSDT",
             "trade",
-            &trade("0.01234000", "12000.00000000", false),
+            &trade("0.01230000", "1200.00000000", false),
             false,
         ),
-        render("BTC", "trade", &trade("104523.99", "1", true), false),
+        render("BTC", "trade", &trade("95000.1", "0.00012", true), false),
+        render("BNBUSDT", "trade", &trade("610", "1.5", true), false),
+        // More decimals than the column keeps in place: the number ends at the edge.
+        render("PEPEUSDT", "trade", &trade("0.00001234", "1", false), false),
     ];
-    let price_end = |line: &str| column(line, " #") - SIDE_WIDTH - 1 - QTY_WIDTH - 1;
+    // The point (or where it would be) sits in one column for prices and for quantities.
+    for line in &lines[..4] {
+        let qty = &line[BODY_OFFSET + PRICE.width + 1..][..QTY.width];
+        assert_eq!(
+            point(price_cell(line)),
+            PRICE.width - PRICE.decimals - 1,
+            "{line}"
+        );
+        assert_eq!(point(qty), QTY.width - QTY.decimals - 1, "{line}");
+    }
+    assert_eq!(price_cell(&lines[4]), "0.00001234");
+    // Every column after the price starts where the first line's does.
     for line in &lines {
-        assert_eq!(price_end(line), BODY_OFFSET + PRICE_WIDTH, "{line}");
         assert_eq!(column(line, " #"), column(&lines[0], " #"), "{line}");
     }
     assert!(
-        lines[0].contains("    3010.55     0.0431 SELL #7"),
+        lines[0].contains("  3010.55       0.0431  SELL #7"),
         "{}",
         lines[0]
     );
     assert!(
-        lines[1].contains("    0.01234      12000 BUY  #7"),
+        lines[1].contains("     0.0123  1200       BUY  #7"),
         "{}",
         lines[1]
     );
-    // The price column starts at the same offset on every line and ends at its width.
-    for (line, price) in lines.iter().zip(["3010.55", "0.01234", "104523.99"]) {
-        let cell = &line[BODY_OFFSET..BODY_OFFSET + PRICE_WIDTH];
-        assert_eq!(cell.trim_start(), price, "{line}");
-    }
 }
 
 #[test]
@@ -249,7 +267,7 @@ fn book_columns_align_across_book_kinds() {
         render_fixture("BNBBTC", "depth5", "partialDepth5.json", false),
     ];
     for line in &lines {
-        assert_eq!(column(line, " @ "), BODY_OFFSET + QTY_WIDTH, "{line}");
+        assert_eq!(column(line, " @ "), BODY_OFFSET + QTY.width, "{line}");
         assert_eq!(column(line, " | "), column(&lines[0], " | "), "{line}");
         assert_eq!(column(line, " x "), column(&lines[0], " x "), "{line}");
     }
@@ -308,7 +326,7 @@ fn malformed_levels_print_a_question_mark() {
     ];
     for (payload, shown) in cases {
         let line = render("BTCUSDT", "depth5", payload, false);
-        let pair = format!("{shown:>w$} | {shown:>w$}", w = PRICE_WIDTH);
+        let pair = format!("{shown:>w$} | {shown:>w$}", w = PRICE.width);
         assert!(line[BODY_OFFSET..].contains(&pair), "{line:?}");
         assert!(line.contains("spread          ?"), "{line:?}");
         assert_eq!(line.matches('\n').count(), 1);
@@ -320,7 +338,7 @@ fn malformed_levels_print_a_question_mark() {
         false,
     );
     assert!(
-        line.contains("         - |          1 x          0  bids    0 asks    1  1..2"),
+        line.contains("         - |     1      x     0        bids    0 asks    1  1..2"),
         "{line:?}"
     );
 }
