@@ -3,6 +3,7 @@
 //! output, a fatal error), stop them all, join them within a grace period, print the
 //! summary and choose the exit status.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,7 +19,9 @@ use super::simulation;
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
 use crate::control::stop::StopToken;
+use crate::output::OutputFormat;
 use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
+use crate::output::heading::Heading;
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
 use crate::pipeline::processor::{Processor, spawn_processor};
 use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
@@ -57,6 +60,17 @@ enum Ending {
     OutputFailed(String),
 }
 
+/// The header row for pretty lines on a terminal; none for other formats or when stdout
+/// is a pipe or a file, whose readers want the lines alone.
+fn terminal_heading(format: OutputFormat) -> Option<Heading> {
+    match format {
+        OutputFormat::Pretty { colour } if std::io::stdout().is_terminal() => {
+            Some(Heading::new(colour))
+        }
+        _ => None,
+    }
+}
+
 /// Runs the listener until something ends it.
 ///
 /// # Errors
@@ -71,7 +85,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         .map_err(|error| Fatal(format!("cannot install signal handlers: {error}")))?;
     let stdout = match config.output {
         OutputTarget::Stdout => Some(
-            StdoutOutput::open()
+            StdoutOutput::open(terminal_heading(config.format))
                 .map_err(|error| Fatal(format!("cannot write to stdout: {error}")))?,
         ),
         _ => None,

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rustix::fs::{FileType, OFlags};
 
+use super::heading::Heading;
+
 /// A batch that reaches this size is written even if more frames are waiting.
 pub(crate) const MAX_BATCH_BYTES: usize = 64 * 1024;
 
@@ -87,17 +89,26 @@ pub(crate) trait LineOutput: Send {
 /// It writes to its own duplicate of file descriptor 1 rather than through `std::io::Stdout`,
 /// which pretends a closed descriptor (`>&-`) accepts everything: here a write to a closed
 /// stdout fails, and no line is counted written that went nowhere.
+///
+/// On a terminal showing pretty lines it also writes their [`Heading`], under the same lock.
 #[derive(Debug, Clone)]
 pub(crate) struct StdoutOutput {
-    stdout: Arc<Mutex<File>>,
+    stdout: Arc<Mutex<Stdout>>,
+}
+
+/// What the lock of [`StdoutOutput`] guards.
+#[derive(Debug)]
+struct Stdout {
+    file: File,
+    heading: Option<Heading>,
 }
 
 impl StdoutOutput {
-    /// The process's stdout.
+    /// The process's stdout, with `heading` written before the lines a screenful apart.
     ///
     /// # Errors
     /// File descriptor 1 was closed when the program started (`>&-`), or is unusable.
-    pub(crate) fn open() -> io::Result<Self> {
+    pub(crate) fn open(heading: Option<Heading>) -> io::Result<Self> {
         let stdout = io::stdout();
         if was_closed(stdout.as_fd()) {
             return Err(io::Error::other(
@@ -106,7 +117,10 @@ impl StdoutOutput {
         }
         let fd = stdout.as_fd().try_clone_to_owned()?;
         Ok(Self {
-            stdout: Arc::new(Mutex::new(File::from(fd))),
+            stdout: Arc::new(Mutex::new(Stdout {
+                file: File::from(fd),
+                heading,
+            })),
         })
     }
 }
@@ -114,7 +128,12 @@ impl StdoutOutput {
 impl LineOutput for StdoutOutput {
     fn write_batch(&mut self, batch: &[u8], lines: u64) -> (Delivered, io::Result<()>) {
         let mut stdout = self.stdout.lock().unwrap_or_else(PoisonError::into_inner);
-        match stdout.write_all(batch) {
+        let Stdout { file, heading } = &mut *stdout;
+        let written = match heading {
+            Some(heading) => heading.before(file, lines),
+            None => Ok(()),
+        };
+        match written.and_then(|()| file.write_all(batch)) {
             Ok(()) => (Delivered::all(lines), Ok(())),
             Err(error) => (Delivered::none(lines), Err(error)),
         }

@@ -6,6 +6,7 @@
 
 pub(crate) mod batch;
 pub(crate) mod fast;
+pub(crate) mod heading;
 mod json;
 pub(crate) mod markers;
 mod pretty;

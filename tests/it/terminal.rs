@@ -11,6 +11,7 @@ use std::thread;
 use binance_mock::{Faults, MockConfig, Rate};
 use rustix::fs::OFlags;
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+use rustix::termios::{Winsize, tcsetwinsize};
 use serde_json::Value;
 
 use crate::support::{
@@ -22,7 +23,25 @@ const ESCAPE: char = '\u{1b}';
 /// Runs `binance-listen ARGS` with stdout and stderr on one pseudo-terminal and
 /// `NO_COLOR` as given; returns the status and everything the terminal showed.
 fn run_on_terminal(args: &[&str], no_color: Option<&str>) -> (bool, String) {
+    run_on_terminal_rows(args, no_color, None)
+}
+
+/// [`run_on_terminal`] on a terminal `rows` high (else the pty's own zero size).
+fn run_on_terminal_rows(
+    args: &[&str],
+    no_color: Option<&str>,
+    rows: Option<u16>,
+) -> (bool, String) {
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    if let Some(rows) = rows {
+        let size = Winsize {
+            ws_row: rows,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        tcsetwinsize(&master, size).expect("the terminal takes a size");
+    }
     grantpt(&master).expect("grantpt");
     unlockpt(&master).expect("unlockpt");
     let name = ptsname(&master, Vec::new()).expect("ptsname");
@@ -70,6 +89,45 @@ fn simulated_on_terminal(extra: &[&str], no_color: Option<&str>) -> String {
     assert!(shown.contains("ETHUSDT"), "{shown}");
     assert!(shown.contains("connected to"), "no log line in:\n{shown}");
     shown
+}
+
+/// Whether a terminal line is a pretty data row (`HH:MM:SS.mmm ...`), not a log line.
+fn is_data_row(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.len() > 13 && bytes[2] == b':' && bytes[5] == b':' && bytes[8] == b'.'
+}
+
+#[test]
+fn pretty_rows_on_a_terminal_have_a_header_naming_the_time_zone_again_each_screenful() {
+    let (success, shown) = run_on_terminal_rows(
+        &["--simulate", "--max-messages", "14", "ETHUSDT"],
+        Some("1"),
+        Some(6),
+    );
+    assert!(success, "{shown}");
+    let rows: Vec<&str> = shown
+        .lines()
+        .filter(|line| line.starts_with("time (UTC)") || is_data_row(line))
+        .collect();
+    assert!(
+        rows[0].starts_with("time (UTC)   symbol       stream        event"),
+        "{shown}"
+    );
+    assert_eq!(
+        rows.iter().filter(|row| is_data_row(row)).count(),
+        14,
+        "{shown}"
+    );
+    // Six rows show at most four data rows under a header; lines come one batch at a time
+    // here (eight a second), so fourteen of them scroll past more than one screenful.
+    let headers = rows
+        .iter()
+        .filter(|row| row.starts_with("time (UTC)"))
+        .count();
+    assert!(
+        headers >= 2,
+        "one header for 14 rows on a 6-row terminal:\n{shown}"
+    );
 }
 
 #[test]

@@ -26,6 +26,8 @@ use decimal::{BookSide, Decimal, Level, shown, signed, trend, trim_zeros};
 use line::{Column, Line, Style};
 pub(super) use marker::write_pretty_marker;
 
+/// `HH:MM:SS.mmm`.
+const CLOCK_WIDTH: usize = 12;
 /// Fits every spot and USD-M symbol (`1000SHIBUSDT`) and COIN-M perpetuals (`BTCUSD_PERP`);
 /// longer ones push the row rather than be cut, since a cut symbol could name another.
 const SYMBOL_WIDTH: usize = 12;
@@ -109,6 +111,21 @@ pub(super) fn write_pretty(
         Event::ForceOrder(e) => force_order(&mut line, e),
         other => fallback(&mut line, other),
     }
+    line.end();
+}
+
+/// Appends the header row of pretty lines: the head columns' names, the time zone of the
+/// times (UTC, said here once rather than on every row), then where each kind's own fields
+/// start. Dim, since it is not data.
+pub(super) fn write_heading(out: &mut Vec<u8>, colour: bool) {
+    let mut line = Line::new(out, colour);
+    line.left(Style::Dim, "time (UTC)", CLOCK_WIDTH);
+    line.pad(1);
+    line.left(Style::Dim, "symbol", SYMBOL_WIDTH);
+    line.pad(1);
+    line.left(Style::Dim, "stream", STREAM_WIDTH);
+    line.pad(1);
+    line.text(Style::Dim, "event");
     line.end();
 }
 
