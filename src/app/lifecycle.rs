@@ -64,8 +64,8 @@ enum Ending {
 /// is a pipe or a file, whose readers want the lines alone.
 fn terminal_heading(format: OutputFormat) -> Option<Heading> {
     match format {
-        OutputFormat::Pretty { colour } if std::io::stdout().is_terminal() => {
-            Some(Heading::new(colour))
+        OutputFormat::Pretty { colour, width } if std::io::stdout().is_terminal() => {
+            Some(Heading::new(colour, width))
         }
         _ => None,
     }

@@ -263,6 +263,14 @@ fn market_endpoint(
     Ok(market.endpoint(kinds[0]))
 }
 
+/// The width of the terminal on stdout, when it tells one.
+fn terminal_width() -> Option<u16> {
+    rustix::termios::tcgetwinsize(io::stdout())
+        .ok()
+        .map(|size| size.ws_col)
+        .filter(|columns| *columns > 0)
+}
+
 /// The format for where lines go. Without a choice: the readable form for a person at a
 /// terminal, JSON Lines whenever stdout is piped or lines go to files or handlers. Pretty
 /// lines are coloured only on a terminal and never with `NO_COLOR` set
@@ -270,7 +278,10 @@ fn market_endpoint(
 fn settle_format(chosen: Option<OutputFormat>, output: &OutputTarget) -> OutputFormat {
     let terminal = *output == OutputTarget::Stdout && io::stdout().is_terminal();
     match chosen.unwrap_or(if terminal {
-        OutputFormat::Pretty { colour: true }
+        OutputFormat::Pretty {
+            colour: true,
+            width: None,
+        }
     } else {
         OutputFormat::Json
     }) {
@@ -278,6 +289,7 @@ fn settle_format(chosen: Option<OutputFormat>, output: &OutputTarget) -> OutputF
             let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
             OutputFormat::Pretty {
                 colour: terminal && !no_colour,
+                width: if terminal { terminal_width() } else { None },
             }
         }
         other => other,

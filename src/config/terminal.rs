@@ -125,9 +125,12 @@ impl LogSettings {
 /// settling found (a terminal and no `NO_COLOR`); `always` and `never` override it.
 pub(crate) fn with_colour(format: OutputFormat, choice: ColourChoice) -> OutputFormat {
     match (format, choice) {
-        (OutputFormat::Pretty { colour }, ColourChoice::Auto) => OutputFormat::Pretty { colour },
-        (OutputFormat::Pretty { .. }, other) => OutputFormat::Pretty {
+        (OutputFormat::Pretty { colour, width }, ColourChoice::Auto) => {
+            OutputFormat::Pretty { colour, width }
+        }
+        (OutputFormat::Pretty { width, .. }, other) => OutputFormat::Pretty {
             colour: other.colours(false, false),
+            width,
         },
         (other, _) => other,
     }
@@ -180,14 +183,26 @@ mod tests {
 
     #[test]
     fn only_pretty_output_takes_colour() {
-        let plain = OutputFormat::Pretty { colour: false };
+        let plain = OutputFormat::Pretty {
+            colour: false,
+            width: None,
+        };
         assert_eq!(
             with_colour(plain, ColourChoice::Always),
-            OutputFormat::Pretty { colour: true }
+            OutputFormat::Pretty {
+                colour: true,
+                width: None
+            }
         );
         assert_eq!(with_colour(plain, ColourChoice::Auto), plain);
         assert_eq!(
-            with_colour(OutputFormat::Pretty { colour: true }, ColourChoice::Never),
+            with_colour(
+                OutputFormat::Pretty {
+                    colour: true,
+                    width: None
+                },
+                ColourChoice::Never
+            ),
             plain
         );
         assert_eq!(

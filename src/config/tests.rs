@@ -35,7 +35,10 @@ fn defaults_are_spot_trades() {
     assert_eq!(
         config.format,
         if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            OutputFormat::Pretty { colour: true }
+            OutputFormat::Pretty {
+                colour: true,
+                width: None,
+            }
         } else {
             OutputFormat::Json
         }
@@ -369,10 +372,22 @@ fn json_logs_make_stats_json_unless_asked_otherwise() {
 #[test]
 fn colour_always_colours_pretty_lines_anywhere_and_never_nowhere() {
     let always = with_file(&["--format", "pretty", "ETHUSDT"], "color = \"always\"\n").unwrap();
-    assert_eq!(always.format, OutputFormat::Pretty { colour: true });
+    assert_eq!(
+        always.format,
+        OutputFormat::Pretty {
+            colour: true,
+            width: None
+        }
+    );
     assert!(always.log.colour);
     let never = with_file(&["--format", "pretty", "--color", "never", "ETHUSDT"], "").unwrap();
-    assert_eq!(never.format, OutputFormat::Pretty { colour: false });
+    assert_eq!(
+        never.format,
+        OutputFormat::Pretty {
+            colour: false,
+            width: None
+        }
+    );
     assert!(!never.log.colour);
     let error = with_file(&["ETHUSDT"], "color = \"rainbow\"\n").unwrap_err();
     assert_eq!(

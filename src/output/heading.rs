@@ -20,10 +20,10 @@ pub(crate) struct Heading {
 }
 
 impl Heading {
-    /// A heading for pretty lines, coloured when `colour`.
-    pub(crate) fn new(colour: bool) -> Self {
+    /// A heading for pretty lines, coloured when `colour`, cut to `width` like the rows.
+    pub(crate) fn new(colour: bool, width: Option<u16>) -> Self {
         let mut row = Vec::new();
-        pretty::write_heading(&mut row, colour);
+        pretty::write_heading(&mut row, colour, width);
         Self { row, rows_left: 0 }
     }
 

@@ -108,9 +108,9 @@ pub(crate) fn write_marker(
     marker: &Marker,
 ) {
     match format {
-        OutputFormat::Pretty { colour } => {
+        OutputFormat::Pretty { colour, width } => {
             let words = marker.reason.describe();
-            write_pretty_marker(out, head, marker.recv_time_us, &words, colour);
+            write_pretty_marker(out, head, marker.recv_time_us, &words, colour, width);
         }
         OutputFormat::Json | OutputFormat::Raw => write_json_marker(out, head, marker),
     }
@@ -210,7 +210,16 @@ mod tests {
 
     #[test]
     fn pretty_markers_align_with_data_rows() {
-        let pretty = |reason| line(OutputFormat::Pretty { colour: false }, "trade", reason);
+        let pretty = |reason| {
+            line(
+                OutputFormat::Pretty {
+                    colour: false,
+                    width: None,
+                },
+                "trade",
+                reason,
+            )
+        };
         assert_eq!(
             pretty(GapReason::Missing {
                 first: 101,
@@ -237,7 +246,10 @@ mod tests {
             "02:00:00.126 ETHUSDT      trade         GAP  42 frames dropped: the queue was full\n"
         );
         let coloured = line(
-            OutputFormat::Pretty { colour: true },
+            OutputFormat::Pretty {
+                colour: true,
+                width: None,
+            },
             "trade",
             GapReason::Overflow { dropped: 1 },
         );

@@ -32,6 +32,9 @@ pub(crate) enum OutputFormat {
     Pretty {
         /// Whether to add ANSI colours.
         colour: bool,
+        /// The terminal's width in columns: a longer row is cut there and ends in `…`, so
+        /// no row wraps and breaks the table. `None` off a terminal: rows are whole.
+        width: Option<u16>,
     },
 }
 
@@ -42,7 +45,10 @@ impl FromStr for OutputFormat {
         match text.to_ascii_lowercase().as_str() {
             "json" => Ok(Self::Json),
             "raw" => Ok(Self::Raw),
-            "pretty" => Ok(Self::Pretty { colour: false }),
+            "pretty" => Ok(Self::Pretty {
+                colour: false,
+                width: None,
+            }),
             _ => Err(format!(
                 "unknown output format '{text}': expected json, raw or pretty"
             )),
@@ -75,8 +81,8 @@ pub(crate) fn write_line(
     recv_time_us: u64,
 ) {
     match format {
-        OutputFormat::Pretty { colour } => {
-            pretty::write_pretty(out, head, event, recv_time_us, colour);
+        OutputFormat::Pretty { colour, width } => {
+            pretty::write_pretty(out, head, event, recv_time_us, colour, width);
         }
         OutputFormat::Raw => {
             out.extend_from_slice(payload.as_bytes());

@@ -143,7 +143,10 @@ fn every_golden_line_is_written_byte_for_byte() {
         };
         let format = match format {
             "json" => OutputFormat::Json,
-            "colour" => OutputFormat::Pretty { colour: true },
+            "colour" => OutputFormat::Pretty {
+                colour: true,
+                width: None,
+            },
             other => panic!("unknown format {other}"),
         };
         let kind: StreamKind = kind.parse().unwrap();

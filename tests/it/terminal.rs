@@ -23,20 +23,20 @@ const ESCAPE: char = '\u{1b}';
 /// Runs `binance-listen ARGS` with stdout and stderr on one pseudo-terminal and
 /// `NO_COLOR` as given; returns the status and everything the terminal showed.
 fn run_on_terminal(args: &[&str], no_color: Option<&str>) -> (bool, String) {
-    run_on_terminal_rows(args, no_color, None)
+    run_on_terminal_sized(args, no_color, None)
 }
 
-/// [`run_on_terminal`] on a terminal `rows` high (else the pty's own zero size).
-fn run_on_terminal_rows(
+/// [`run_on_terminal`] on a terminal of `(rows, columns)` (else the pty's own zero size).
+fn run_on_terminal_sized(
     args: &[&str],
     no_color: Option<&str>,
-    rows: Option<u16>,
+    size: Option<(u16, u16)>,
 ) -> (bool, String) {
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
-    if let Some(rows) = rows {
+    if let Some((rows, columns)) = size {
         let size = Winsize {
             ws_row: rows,
-            ws_col: 100,
+            ws_col: columns,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
@@ -99,10 +99,10 @@ fn is_data_row(line: &str) -> bool {
 
 #[test]
 fn pretty_rows_on_a_terminal_have_a_header_naming_the_time_zone_again_each_screenful() {
-    let (success, shown) = run_on_terminal_rows(
+    let (success, shown) = run_on_terminal_sized(
         &["--simulate", "--max-messages", "14", "ETHUSDT"],
         Some("1"),
-        Some(6),
+        Some((6, 100)),
     );
     assert!(success, "{shown}");
     let rows: Vec<&str> = shown
@@ -128,6 +128,26 @@ fn pretty_rows_on_a_terminal_have_a_header_naming_the_time_zone_again_each_scree
         headers >= 2,
         "one header for 14 rows on a 6-row terminal:\n{shown}"
     );
+}
+
+#[test]
+fn pretty_rows_never_wrap_a_narrow_terminal_they_end_in_an_ellipsis() {
+    let (success, shown) = run_on_terminal_sized(
+        &["--simulate", "--max-messages", "3", "ETHUSDT"],
+        Some("1"),
+        Some((24, 50)),
+    );
+    assert!(success, "{shown}");
+    let rows: Vec<&str> = shown
+        .lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .filter(|line| is_data_row(line))
+        .collect();
+    assert_eq!(rows.len(), 3, "{shown}");
+    for row in rows {
+        assert_eq!(row.chars().count(), 50, "{row}");
+        assert!(row.ends_with('…'), "{row}");
+    }
 }
 
 #[test]

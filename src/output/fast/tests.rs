@@ -446,7 +446,10 @@ fn declines_what_it_was_not_written_for() {
 #[test]
 fn pretty_lines_and_slow_kinds_have_no_fast_path() {
     let symbol: Symbol = "ETHUSDT".parse().unwrap();
-    let pretty = OutputFormat::Pretty { colour: false };
+    let pretty = OutputFormat::Pretty {
+        colour: false,
+        width: None,
+    };
     assert!(FastPath::new(&symbol, &[StreamKind::Trade], pretty).is_none());
     assert!(FastPath::new(&symbol, &[SLOW_KIND], OutputFormat::Json).is_none());
     let mixed = FastPath::new(&symbol, &[SLOW_KIND, StreamKind::Trade], OutputFormat::Raw);

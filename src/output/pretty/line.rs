@@ -125,6 +125,52 @@ impl Line<'_> {
         self.text(style, &text);
     }
 
+    /// Ends the line as [`Self::end`] does, cut to `width` columns when it is wider: its
+    /// first `width - 1` columns, then `…` (styles left open are reset after it).
+    pub(super) fn end_within(mut self, width: Option<u16>) {
+        if let Some(width) = width {
+            self.elide(usize::from(width));
+        }
+        self.end();
+    }
+
+    /// Cuts the line after `width - 1` visible columns and marks the cut with `…`, when it
+    /// shows more than `width`. SGR escapes take no column; the trailing padding
+    /// [`Self::end`] would drop does not count.
+    fn elide(&mut self, width: usize) {
+        let line = &self.out[self.start..];
+        let shown_end = line
+            .iter()
+            .rposition(|&byte| byte != b' ')
+            .map_or(0, |last| last + 1);
+        let mut columns = 0;
+        let mut cut = None;
+        let mut at = 0;
+        while at < shown_end {
+            if line[at] == 0x1b {
+                // An SGR escape: `ESC [ params m`.
+                at += line[at..]
+                    .iter()
+                    .position(|&byte| byte == b'm')
+                    .map_or(1, |m| m + 1);
+                continue;
+            }
+            if columns == width.saturating_sub(1) && cut.is_none() {
+                cut = Some(at);
+            }
+            columns += 1;
+            // Past the first byte of a UTF-8 sequence, to the next character.
+            at += 1;
+            while at < line.len() && line[at] & 0xc0 == 0x80 {
+                at += 1;
+            }
+        }
+        if let Some(cut) = cut.filter(|_| columns > width) {
+            self.out.truncate(self.start + cut);
+            self.out.extend_from_slice("…".as_bytes());
+        }
+    }
+
     /// Ends the line: without the padding after its last column (a terminal shows nothing
     /// there, and a pasted line should not carry it), one last reset so no style can leak
     /// into the next, then the newline.

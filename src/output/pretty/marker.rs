@@ -13,6 +13,7 @@ pub(in crate::output) fn write_pretty_marker(
     recv_time_us: u64,
     words: &str,
     colour: bool,
+    width: Option<u16>,
 ) {
     let mut line = Line::new(out, colour);
     line.clock(Style::Dim, recv_time_us, true);
@@ -24,5 +25,5 @@ pub(in crate::output) fn write_pretty_marker(
     line.text(Style::Alert, "GAP");
     line.pad(2);
     line.text(Style::Plain, words);
-    line.end();
+    line.end_within(width);
 }

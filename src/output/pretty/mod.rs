@@ -80,13 +80,15 @@ const MICROSECOND_TIMES: u64 = 100_000_000_000_000;
 ///
 /// `head` names the configured symbol and the stream, as for [`super::write_line`];
 /// `recv_time_us` stands in for the time of kinds that carry none. `colour` adds ANSI
-/// colours; the configuration decides (a terminal, no `NO_COLOR`).
+/// colours; the configuration decides (a terminal, no `NO_COLOR`). A row wider than
+/// `width` columns is cut to fit, ending in `…`.
 pub(super) fn write_pretty(
     out: &mut Vec<u8>,
     head: &LineHead,
     event: &Event<'_>,
     recv_time_us: u64,
     colour: bool,
+    width: Option<u16>,
 ) {
     let mut line = Line::new(out, colour);
     line.clock(Style::Dim, event_time_us(event, recv_time_us), true);
@@ -111,13 +113,13 @@ pub(super) fn write_pretty(
         Event::ForceOrder(e) => force_order(&mut line, e),
         other => fallback(&mut line, other),
     }
-    line.end();
+    line.end_within(width);
 }
 
 /// Appends the header row of pretty lines: the head columns' names, the time zone of the
 /// times (UTC, said here once rather than on every row), then where each kind's own fields
 /// start. Dim, since it is not data.
-pub(super) fn write_heading(out: &mut Vec<u8>, colour: bool) {
+pub(super) fn write_heading(out: &mut Vec<u8>, colour: bool, width: Option<u16>) {
     let mut line = Line::new(out, colour);
     line.left(Style::Dim, "time (UTC)", CLOCK_WIDTH);
     line.pad(1);
@@ -126,7 +128,7 @@ pub(super) fn write_heading(out: &mut Vec<u8>, colour: bool) {
     line.left(Style::Dim, "stream", STREAM_WIDTH);
     line.pad(1);
     line.text(Style::Dim, "event");
-    line.end();
+    line.end_within(width);
 }
 
 /// When the event happened, in microseconds: the trade time for trades (when it traded, not

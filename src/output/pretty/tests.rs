@@ -39,12 +39,47 @@ fn fixture(name: &str) -> String {
 
 /// The line for `payload` read as stream `kind_name` of `symbol`.
 fn render(symbol: &str, kind_name: &str, payload: &str, colour: bool) -> String {
+    render_within(symbol, kind_name, payload, colour, None)
+}
+
+/// [`render`] for a terminal `width` columns wide.
+fn render_within(
+    symbol: &str,
+    kind_name: &str,
+    payload: &str,
+    colour: bool,
+    width: Option<u16>,
+) -> String {
     let kind: StreamKind = kind_name.parse().unwrap();
     let event = parse_event(kind, payload).unwrap_or_else(|error| panic!("{error}"));
     let mut out = Vec::new();
     let head = LineHead::new(symbol, &kind.name());
-    write_pretty(&mut out, &head, &event, RECV_TIME_US, colour);
+    write_pretty(&mut out, &head, &event, RECV_TIME_US, colour, width);
     String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_row_wider_than_the_terminal_is_cut_with_an_ellipsis_colour_or_not() {
+    for (kind, file) in MARKET_DATA {
+        let whole = render_fixture("BNBBTC", kind, file, false);
+        let shown = whole.trim_end_matches('\n').chars().count();
+        for width in [30_u16, 52, 80, 200] {
+            let payload = fixture(file);
+            let plain = render_within("BNBBTC", kind, &payload, false, Some(width));
+            let coloured = render_within("BNBBTC", kind, &payload, true, Some(width));
+            assert_eq!(strip_sgr(&coloured), plain, "{file} at {width}");
+            assert!(coloured.ends_with("\x1b[0m\n"), "{file}: {coloured:?}");
+            let row = plain.trim_end_matches('\n');
+            if shown > usize::from(width) {
+                assert_eq!(row.chars().count(), usize::from(width), "{file}: {row}");
+                assert!(row.ends_with('…'), "{file}: {row}");
+                let kept = row.trim_end_matches('…');
+                assert!(whole.starts_with(kept), "{file}: {row}");
+            } else {
+                assert_eq!(plain, whole, "{file} fits in {width}");
+            }
+        }
+    }
 }
 
 fn render_fixture(symbol: &str, kind_name: &str, file: &str, colour: bool) -> String {
