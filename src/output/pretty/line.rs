@@ -91,6 +91,7 @@ impl Line<'_> {
     /// A decimal in `column`, its point aligned with the column's other rows: a shorter
     /// fraction is padded after, and a number too long to keep its point in place ends at
     /// the column's edge instead, never wider than it must be.
+    ///
     /// Text without a digit (`-`, `?`) is a placeholder and sits at the right edge.
     pub(super) fn number(&mut self, style: Style, text: &str, column: Column) {
         if !text.bytes().any(|byte| byte.is_ascii_digit()) {
@@ -125,28 +126,33 @@ impl Line<'_> {
         self.text(style, &text);
     }
 
-    /// Ends the line as [`Self::end`] does, cut to `width` columns when it is wider: its
-    /// first `width - 1` columns, then `…` (styles left open are reset after it).
-    pub(super) fn end_within(mut self, width: Option<u16>) {
-        if let Some(width) = width {
-            self.elide(usize::from(width));
-        }
-        self.end();
-    }
-
-    /// Cuts the line after `width - 1` visible columns and marks the cut with `…`, when it
-    /// shows more than `width`. SGR escapes take no column; the trailing padding
-    /// [`Self::end`] would drop does not count.
-    fn elide(&mut self, width: usize) {
-        let line = &self.out[self.start..];
-        let shown_end = line
+    /// Ends the line: without the padding after its last column (a terminal shows nothing
+    /// there, and a pasted line should not carry it), cut to `width` columns when it is
+    /// wider, one last reset so no style can leak into the next, then the newline.
+    pub(super) fn end(mut self, width: Option<u16>) {
+        let content = self.out[self.start..]
             .iter()
             .rposition(|&byte| byte != b' ')
             .map_or(0, |last| last + 1);
+        self.out.truncate(self.start + content);
+        if let Some(width) = width {
+            self.elide(usize::from(width));
+        }
+        if self.colour {
+            self.out.extend_from_slice(RESET);
+        }
+        self.out.push(b'\n');
+    }
+
+    /// Cuts the line after `width - 1` visible columns and marks the cut with `…`, when it
+    /// shows more than `width` (styles left open are reset by [`Self::end`] after it).
+    /// SGR escapes take no column.
+    fn elide(&mut self, width: usize) {
+        let line = &self.out[self.start..];
         let mut columns = 0;
         let mut cut = None;
         let mut at = 0;
-        while at < shown_end {
+        while at < line.len() {
             if line[at] == 0x1b {
                 // An SGR escape: `ESC [ params m`.
                 at += line[at..]
@@ -155,10 +161,13 @@ impl Line<'_> {
                     .map_or(1, |m| m + 1);
                 continue;
             }
-            if columns == width.saturating_sub(1) && cut.is_none() {
+            if columns == width.saturating_sub(1) {
                 cut = Some(at);
             }
             columns += 1;
+            if columns > width {
+                break;
+            }
             // Past the first byte of a UTF-8 sequence, to the next character.
             at += 1;
             while at < line.len() && line[at] & 0xc0 == 0x80 {
@@ -169,21 +178,6 @@ impl Line<'_> {
             self.out.truncate(self.start + cut);
             self.out.extend_from_slice("…".as_bytes());
         }
-    }
-
-    /// Ends the line: without the padding after its last column (a terminal shows nothing
-    /// there, and a pasted line should not carry it), one last reset so no style can leak
-    /// into the next, then the newline.
-    pub(super) fn end(self) {
-        let content = self.out[self.start..]
-            .iter()
-            .rposition(|&byte| byte != b' ')
-            .map_or(0, |last| last + 1);
-        self.out.truncate(self.start + content);
-        if self.colour {
-            self.out.extend_from_slice(RESET);
-        }
-        self.out.push(b'\n');
     }
 }
 

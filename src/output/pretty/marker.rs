@@ -25,5 +25,5 @@ pub(in crate::output) fn write_pretty_marker(
     line.text(Style::Alert, "GAP");
     line.pad(2);
     line.text(Style::Plain, words);
-    line.end_within(width);
+    line.end(width);
 }

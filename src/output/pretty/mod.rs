@@ -113,7 +113,7 @@ pub(super) fn write_pretty(
         Event::ForceOrder(e) => force_order(&mut line, e),
         other => fallback(&mut line, other),
     }
-    line.end_within(width);
+    line.end(width);
 }
 
 /// Appends the header row of pretty lines: the head columns' names, the time zone of the
@@ -128,7 +128,7 @@ pub(super) fn write_heading(out: &mut Vec<u8>, colour: bool, width: Option<u16>)
     line.left(Style::Dim, "stream", STREAM_WIDTH);
     line.pad(1);
     line.text(Style::Dim, "event");
-    line.end_within(width);
+    line.end(width);
 }
 
 /// When the event happened, in microseconds: the trade time for trades (when it traded, not
