@@ -16,6 +16,7 @@ use binance_streams::{Decoder, Endpoint, Symbol};
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
+use crate::bus::Bus;
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
 use crate::control::stop::StopToken;
@@ -90,6 +91,11 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         ),
         _ => None,
     };
+    // The bus connects (and its stream is checked) before any exchange connection.
+    let bus = match &config.output {
+        OutputTarget::Nats(settings) => Some(Bus::start(settings, config.market)?),
+        _ => None,
+    };
     let (endpoint, _simulation) = match &config.source {
         Source::Exchange(endpoint) => (endpoint.clone(), None),
         Source::Simulate => {
@@ -111,9 +117,18 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     let mut outputs = Vec::with_capacity(config.symbols.len());
     for symbol in &config.symbols {
         let stop = StopToken::new();
-        let output = open_output(config, symbol, &stop, &handlers, stdout.as_ref())
+        let stats = Arc::new(
+            SymbolStats::new(config.stats.is_some() || config.metrics.is_some())
+                .with_bus(bus.is_some()),
+        );
+        let opened = Opened {
+            stdout: stdout.as_ref(),
+            handlers: &handlers,
+            bus: bus.as_ref(),
+        };
+        let output = open_output(config, symbol, &stop, &stats, &opened)
             .map_err(|error| Failure::Refused(format!("{symbol}: {error}")))?;
-        outputs.push((stop, output));
+        outputs.push((stop, stats, output));
     }
     let shared = Shared {
         endpoint: &endpoint,
@@ -122,8 +137,8 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         events: &events,
     };
     let mut pipelines = Vec::with_capacity(config.symbols.len());
-    for (index, (symbol, (stop, output))) in config.symbols.iter().zip(outputs).enumerate() {
-        match start_pipeline(config, index, symbol, &shared, stop, output) {
+    for (index, (symbol, (stop, stats, output))) in config.symbols.iter().zip(outputs).enumerate() {
+        match start_pipeline(config, index, symbol, &shared, stop, stats, output) {
             Ok(pipeline) => pipelines.push(pipeline),
             Err(error) => {
                 stop_all(&pipelines);
@@ -228,6 +243,9 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     if let Some(metrics) = metrics {
         metrics.stop();
     }
+    if let Some(bus) = bus {
+        bus.close();
+    }
     match ending {
         Ending::OutputFailed(error) => {
             Err(Fatal(format!("cannot write to stdout: {error}")).into())
@@ -277,6 +295,7 @@ fn start_pipeline(
     symbol: &Symbol,
     shared: &Shared<'_>,
     stop: StopToken,
+    stats: Arc<SymbolStats>,
     output: Box<dyn LineOutput>,
 ) -> std::io::Result<Pipeline> {
     let Shared {
@@ -285,9 +304,6 @@ fn start_pipeline(
         limiter,
         events,
     } = shared;
-    let stats = Arc::new(SymbolStats::new(
-        config.stats.is_some() || config.metrics.is_some(),
-    ));
     let bounds = QueueBounds {
         frames: config.queue_capacity,
         bytes: config.queue_bytes,
@@ -375,14 +391,26 @@ fn start_metrics(
     Ok(Some(server))
 }
 
-/// The symbol's output: stdout, its file, or its handler.
+/// The outputs every symbol's own is opened from.
+struct Opened<'a> {
+    stdout: Option<&'a StdoutOutput>,
+    handlers: &'a Arc<Handlers>,
+    bus: Option<&'a Bus>,
+}
+
+/// The symbol's output: stdout, its file, its handler or its publisher.
 fn open_output(
     config: &Config,
     symbol: &Symbol,
     stop: &StopToken,
-    handlers: &Arc<Handlers>,
-    stdout: Option<&StdoutOutput>,
+    stats: &Arc<SymbolStats>,
+    opened: &Opened<'_>,
 ) -> std::io::Result<Box<dyn LineOutput>> {
+    let Opened {
+        stdout,
+        handlers,
+        bus,
+    } = *opened;
     Ok(match &config.output {
         OutputTarget::Stdout => match stdout {
             Some(stdout) => Box::new(stdout.clone()),
@@ -404,6 +432,12 @@ fn open_output(
                 std::io::Error::new(error.kind(), format!("cannot start `{command}`: {error}"))
             })?,
         ),
+        OutputTarget::Nats(_) => match bus {
+            Some(bus) => {
+                Box::new(bus.output(symbol, &config.kinds, stop.clone(), Arc::clone(stats)))
+            }
+            None => return Err(std::io::Error::other("NATS was not connected")),
+        },
     })
 }
 

@@ -20,7 +20,8 @@ const DESCRIPTORS_PER_CONNECTION: u64 = 1;
 /// How many descriptors `config` needs at most.
 pub(super) fn descriptors_needed(config: &Config) -> u64 {
     let output = match config.output {
-        OutputTarget::Stdout => 0,
+        // The bus's few sockets are shared by every symbol (counted in the base).
+        OutputTarget::Stdout | OutputTarget::Nats(_) => 0,
         OutputTarget::Directory(_) => 1,
         // The handler's stdin pipe (our end), plus its process's descriptors are its own.
         OutputTarget::Exec(_) => 1,

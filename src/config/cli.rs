@@ -17,6 +17,8 @@ use super::values::{
     parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_simulate_rate,
     parse_stats_interval,
 };
+use crate::bus::subject::SubjectTemplate;
+use crate::bus::{ServerList, parse_servers, parse_stream_name};
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
 use crate::stats::metrics::parse_metrics_addr;
@@ -136,6 +138,23 @@ pub(crate) struct Cli {
     /// $BINANCE_LISTEN_SYMBOL set; a slow handler holds back only its own symbol
     #[arg(long, value_name = "CMD")]
     pub(crate) exec: Option<String>,
+
+    /// Publish every line to NATS JetStream instead of stdout, at the servers given
+    /// (nats://host:port, several separated by commas): one subject per symbol and stream,
+    /// a message id per event so redundant listeners store each event once; a line counts
+    /// written once JetStream acknowledged it
+    #[arg(long, value_name = "URL[,URL...]", value_parser = parse_servers, conflicts_with_all = ["output_dir", "exec"])]
+    pub(crate) nats: Option<ServerList>,
+
+    /// Each line's NATS subject: dot-separated tokens with {symbol} and {stream}, and
+    /// {market} if wanted [default: binance.{market}.{stream}.{symbol}]
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) nats_subject: Option<SubjectTemplate>,
+
+    /// The JetStream stream lines are stored in; created if absent (with a 2-minute
+    /// duplicate window and a 24 h maximum age) [default: BINANCE]
+    #[arg(long, value_name = "NAME", value_parser = parse_stream_name)]
+    pub(crate) nats_stream: Option<String>,
 
     /// Mark holes in the data in the output itself: one JSON line (`"event":"gap"`) for each
     /// gap in ids, break in a futures update chain, restarted sequence and run of overflow

@@ -24,6 +24,7 @@ use super::{
     Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SILENCE_FLOOR,
     DEFAULT_SILENCE_MULTIPLE, OutputTarget, Source, UNPACED_ATTEMPTS, UsageError,
 };
+use crate::bus::{DEFAULT_STREAM, NatsSettings, parse_servers, parse_stream_name};
 use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::health::SilenceRule;
@@ -118,6 +119,12 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         file.value("format", keys.format.as_ref(), parsed),
     )?;
     let format = settle_format(format, &output);
+    if matches!(output, OutputTarget::Nats(_)) && matches!(format, OutputFormat::Pretty { .. }) {
+        return Err(UsageError(
+            "invalid format 'pretty' with nats: NATS carries json or raw lines, for programs to read"
+                .to_owned(),
+        ));
+    }
     // In-band markers suit outputs kept for later (files); a pipe's reader is told on
     // stderr unless it asks for them.
     let gap_markers = layered(
@@ -296,8 +303,8 @@ fn settle_format(chosen: Option<OutputFormat>, output: &OutputTarget) -> OutputF
     }
 }
 
-/// Where lines go: `--output-dir` or `--exec` (one per run), else the file's, else stdout.
-/// The directory is created now, so a path that cannot be one is a usage error.
+/// Where lines go: `--output-dir`, `--exec` or `--nats` (one per run), else the file's,
+/// else stdout. The directory is created now, so a path that cannot be one is a usage error.
 fn output_target(cli: &Cli, file: &FileConfig) -> Result<OutputTarget, UsageError> {
     let keys = &file.keys;
     let file_dir = file
@@ -306,17 +313,23 @@ fn output_target(cli: &Cli, file: &FileConfig) -> Result<OutputTarget, UsageErro
         })?
         .map(|dir| file.resolve(dir));
     let file_exec = file.value("exec", keys.exec.as_ref(), |text| Ok(text.to_owned()))?;
-    let (dir, exec) = if cli.output_dir.is_some() || cli.exec.is_some() {
-        (cli.output_dir.clone(), cli.exec.clone())
-    } else {
-        (file_dir, file_exec)
-    };
-    match (dir, exec) {
-        (Some(_), Some(_)) => Err(UsageError(
-            "output_dir and exec cannot both be set: lines go to files or to handlers, not both"
+    let file_nats = file.value("nats", keys.nats.as_ref(), parse_servers)?;
+    let nats = nats_settings(cli, file)?;
+    let (dir, exec, servers) =
+        if cli.output_dir.is_some() || cli.exec.is_some() || cli.nats.is_some() {
+            (cli.output_dir.clone(), cli.exec.clone(), cli.nats.clone())
+        } else {
+            (file_dir, file_exec, file_nats)
+        };
+    let chosen = [dir.is_some(), exec.is_some(), servers.is_some()];
+    if chosen.iter().filter(|set| **set).count() > 1 {
+        return Err(UsageError(
+            "only one of output_dir, exec and nats can be set: lines go to files, to handlers or to NATS"
                 .to_owned(),
-        )),
-        (Some(dir), None) => {
+        ));
+    }
+    match (dir, exec, servers) {
+        (Some(dir), _, _) => {
             std::fs::create_dir_all(&dir).map_err(|error| {
                 UsageError(format!(
                     "invalid output directory '{}': {error}; expected a directory that exists or can be created",
@@ -325,13 +338,37 @@ fn output_target(cli: &Cli, file: &FileConfig) -> Result<OutputTarget, UsageErro
             })?;
             Ok(OutputTarget::Directory(dir))
         }
-        (None, Some(command)) if command.trim().is_empty() => Err(UsageError(
+        (_, Some(command), _) if command.trim().is_empty() => Err(UsageError(
             "invalid handler command '': expected a shell command, like 'python3 handler.py {symbol}'"
                 .to_owned(),
         )),
-        (None, Some(command)) => Ok(OutputTarget::Exec(command)),
-        (None, None) => Ok(OutputTarget::Stdout),
+        (_, Some(command), _) => Ok(OutputTarget::Exec(command)),
+        (_, _, Some(servers)) => Ok(OutputTarget::Nats(NatsSettings {
+            servers: servers.0,
+            ..nats
+        })),
+        (None, None, None) => Ok(OutputTarget::Stdout),
     }
+}
+
+/// The bus settings beside the servers (used only with `nats`, checked either way).
+fn nats_settings(cli: &Cli, file: &FileConfig) -> Result<NatsSettings, UsageError> {
+    let keys = &file.keys;
+    let subject = layered(
+        cli.nats_subject.clone(),
+        file.value("nats_subject", keys.nats_subject.as_ref(), parsed),
+    )?
+    .unwrap_or_default();
+    let stream = layered(
+        cli.nats_stream.clone(),
+        file.value("nats_stream", keys.nats_stream.as_ref(), parse_stream_name),
+    )?
+    .unwrap_or_else(|| DEFAULT_STREAM.to_owned());
+    Ok(NatsSettings {
+        servers: Vec::new(),
+        subject,
+        stream,
+    })
 }
 
 /// A duration of at least `minimum`.

@@ -22,6 +22,7 @@ use std::time::Duration;
 use binance_streams::{Endpoint, Market, StreamKind, Symbol};
 use native_tls::Certificate;
 
+use crate::bus::NatsSettings;
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
 use crate::pipeline::reader::ConnectionSettings;
@@ -100,6 +101,8 @@ pub(crate) enum OutputTarget {
     Directory(PathBuf),
     /// A handler command per symbol (`--exec`).
     Exec(String),
+    /// NATS JetStream (`--nats`).
+    Nats(NatsSettings),
 }
 
 /// Where the streams come from.

@@ -56,6 +56,38 @@ impl Delivered {
     }
 }
 
+/// What a line is, for an output that routes each line on its own (the bus: a subject per
+/// stream, a message id per event). Other outputs never see tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineTag {
+    /// The stream's index in the decoder's kinds; [`LineTag::MARKER`]'s is `u16::MAX`.
+    pub(crate) stream: u16,
+    /// The event's natural identity within its stream (trade id, update id, event time),
+    /// when it has one.
+    pub(crate) id: Option<u64>,
+}
+
+impl LineTag {
+    /// A gap-marker line: not an event, no identity.
+    pub(crate) const MARKER: Self = Self {
+        stream: u16::MAX,
+        id: None,
+    };
+
+    /// An event of stream `index` identified by `id`.
+    pub(crate) fn event(index: usize, id: Option<u64>) -> Self {
+        Self {
+            stream: u16::try_from(index).unwrap_or(u16::MAX - 1),
+            id,
+        }
+    }
+
+    /// Whether this is a gap marker's line.
+    pub(crate) fn is_marker(self) -> bool {
+        self.stream == u16::MAX
+    }
+}
+
 /// A destination for whole-line batches.
 pub(crate) trait LineOutput: Send {
     /// Writes `batch`, which holds `lines` whole lines. Returns what it can say about
@@ -74,6 +106,17 @@ pub(crate) trait LineOutput: Send {
     /// per-symbol output's failure ends only that symbol.
     fn is_shared(&self) -> bool {
         false
+    }
+
+    /// Whether the output routes lines one by one and so wants each line's [`LineTag`]
+    /// ([`write_tagged`](Self::write_tagged) instead of `write_batch`).
+    fn wants_tags(&self) -> bool {
+        false
+    }
+
+    /// Writes `batch`, whose lines are described, in order, by `tags`.
+    fn write_tagged(&mut self, batch: &[u8], tags: &[LineTag]) -> (Delivered, io::Result<()>) {
+        self.write_batch(batch, tags.len() as u64)
     }
 
     /// Called once when the processor stops, after the last batch: close files, let a
@@ -178,17 +221,22 @@ pub(crate) struct LineSink {
     output: Box<dyn LineOutput>,
     batch: Vec<u8>,
     lines: u64,
+    /// Whether the output wants [`LineTag`]s (then `tags` holds one per line).
+    tagging: bool,
+    tags: Vec<LineTag>,
 }
 
 impl LineSink {
     /// A sink writing to `output`.
     pub(crate) fn new(output: Box<dyn LineOutput>) -> Self {
         Self {
-            output,
             // Grows with use up to a little over MAX_BATCH_BYTES, then stays: a busy symbol
             // stops allocating after its first full batch, a quiet one keeps 4 KB.
+            tagging: output.wants_tags(),
+            output,
             batch: Vec::with_capacity(INITIAL_BATCH_BYTES),
             lines: 0,
+            tags: Vec::new(),
         }
     }
 
@@ -197,9 +245,24 @@ impl LineSink {
         &mut self.batch
     }
 
-    /// Records that one line was appended (for the written count).
+    /// Records that one line that is not an event (a gap marker) was appended.
     pub(crate) fn line_added(&mut self) {
+        self.line_added_as(LineTag::MARKER);
+    }
+
+    /// Records that one line was appended, and what it is for an output that wants to know.
+    #[inline]
+    pub(crate) fn line_added_as(&mut self, tag: LineTag) {
         self.lines += 1;
+        if self.tagging {
+            self.tags.push(tag);
+        }
+    }
+
+    /// Whether the output wants each line's [`LineTag`] (else tags need not be worked out).
+    #[inline]
+    pub(crate) fn is_tagging(&self) -> bool {
+        self.tagging
     }
 
     /// What the output is, for error messages.
@@ -216,6 +279,7 @@ impl LineSink {
     /// many lines it held.
     pub(crate) fn abandon(&mut self) -> u64 {
         self.batch.clear();
+        self.tags.clear();
         std::mem::take(&mut self.lines)
     }
 
@@ -255,8 +319,13 @@ impl LineSink {
             };
         }
         let lines = std::mem::take(&mut self.lines);
-        let (delivered, result) = self.output.write_batch(&self.batch, lines);
+        let (delivered, result) = if self.tagging {
+            self.output.write_tagged(&self.batch, &self.tags)
+        } else {
+            self.output.write_batch(&self.batch, lines)
+        };
         self.batch.clear();
+        self.tags.clear();
         Flushed {
             delivered,
             lines,

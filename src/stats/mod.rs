@@ -6,6 +6,7 @@
 //! (two plain moves), not a locked read-modify-write. Reader and processor counters sit on
 //! separate cache lines so the two threads never fight over one.
 
+pub(crate) mod bus;
 pub(crate) mod connection;
 pub(crate) mod latency;
 pub(crate) mod metrics;
@@ -13,6 +14,7 @@ pub(crate) mod report;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::stats::bus::{BusCounters, BusSnapshot};
 use crate::stats::connection::ConnectionState;
 use crate::stats::latency::{Percentiles, SharedLatencies};
 
@@ -106,6 +108,8 @@ pub(crate) struct SymbolStats {
     pub(crate) reader: ReaderCounters,
     /// The processor's side.
     pub(crate) processor: ProcessorCounters,
+    /// The bus's side, with `--nats` only.
+    pub(crate) bus: Option<BusCounters>,
     /// Frames `app` found still queued once both threads had ended, and threw away. Written
     /// by whichever thread drains (after the pipeline's threads are gone): a locked add.
     pub(crate) drained: AtomicU64,
@@ -122,6 +126,14 @@ impl SymbolStats {
         Self {
             latency: with_latency.then(SharedLatencies::default),
             ..Self::default()
+        }
+    }
+
+    /// The same, with the NATS output's counters too.
+    pub(crate) fn with_bus(self, bus: bool) -> Self {
+        Self {
+            bus: bus.then(BusCounters::default),
+            ..self
         }
     }
 
@@ -164,6 +176,8 @@ pub(crate) struct Snapshot {
     pub(crate) missing_ids: u64,
     /// Connections made beyond the first.
     pub(crate) reconnects: u64,
+    /// What the NATS output did, with `--nats`.
+    pub(crate) bus: Option<BusSnapshot>,
 }
 
 impl Snapshot {
@@ -197,6 +211,7 @@ impl SymbolStats {
             gaps: processor.gaps.get(),
             missing_ids: processor.missing_ids.get(),
             reconnects: reader.connects.get().saturating_sub(1),
+            bus: self.bus.as_ref().map(BusCounters::snapshot),
         }
     }
 }
@@ -229,8 +244,9 @@ pub(crate) fn summary_lines<'a>(
                 n => format!("  unaccounted {n} (a thread did not finish)"),
             };
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{unaccounted}{latency}",
-                s.received, s.written, s.dropped, s.duplicates, s.skipped, s.discarded, s.lost, s.gaps, s.missing_ids, s.reconnects
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{unaccounted}{}{latency}",
+                s.received, s.written, s.dropped, s.duplicates, s.skipped, s.discarded, s.lost, s.gaps, s.missing_ids, s.reconnects,
+                s.bus.map_or_else(String::new, |bus| bus.human())
             )
         })
         .collect()
@@ -253,6 +269,9 @@ struct SummaryRow<'a> {
     gaps: u64,
     missing_ids: u64,
     reconnects: u64,
+    /// What the NATS output did, with `--nats`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nats: Option<BusSnapshot>,
     /// Received frames in no bucket (a thread that did not finish); only when not zero.
     #[serde(skip_serializing_if = "Option::is_none")]
     unaccounted: Option<i128>,
@@ -281,6 +300,7 @@ pub(crate) fn summary_json_lines<'a>(
                 gaps: s.gaps,
                 missing_ids: s.missing_ids,
                 reconnects: s.reconnects,
+                nats: s.bus,
                 unaccounted: Some(s.unaccounted()).filter(|&n| n != 0),
                 latency_exchange_us: latency.map(|(exchange, _)| exchange),
                 latency_pipeline_us: latency.map(|(_, pipeline)| pipeline),
@@ -309,6 +329,7 @@ mod tests {
                 gaps: 2,
                 missing_ids: 7,
                 reconnects: 3,
+                bus: None,
             },
             None,
         )]);
@@ -359,6 +380,7 @@ mod tests {
                 gaps: 1,
                 missing_ids: 9,
                 reconnects: 2,
+                bus: None,
             }
         );
         assert_eq!(snapshot.unaccounted(), 0);

@@ -12,6 +12,7 @@ mod layout;
 mod liveness;
 mod memory;
 mod metrics;
+mod nats;
 mod reconnect;
 mod sequence;
 mod shell;

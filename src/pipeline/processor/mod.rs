@@ -24,7 +24,7 @@ use tracing::{debug, error, warn};
 use crate::control::events::{AppEvent, ExitGuard};
 use crate::control::stop::StopToken;
 use crate::control::supervise::{Supervision, supervise};
-use crate::output::batch::{Delivered, LineSink};
+use crate::output::batch::{Delivered, LineSink, LineTag};
 use crate::output::fast::{FastEvent, FastPath};
 use crate::output::{LineHead, OutputFormat, write_line};
 use crate::pipeline::queue::{Frame, FrameReceiver};
@@ -306,7 +306,16 @@ impl Processor {
                 event.event_time()
             }
         };
-        self.sink.line_added();
+        if self.sink.is_tagging() {
+            let id = match line {
+                Line::Fast(event) => event.sequence().map(|point| point.id),
+                Line::Decoded(event) => event.sequence().map(|point| point.id),
+            };
+            self.sink
+                .line_added_as(LineTag::event(index, id.or(event_time)));
+        } else {
+            self.sink.line_added_as(LineTag::event(index, None));
+        }
         state.lines += 1;
         if let Some(recorder) = &mut state.latency {
             recorder.line(event_time, frame.recv_time_us);

@@ -2,6 +2,7 @@
 //! as a guard ([`Listener`]), test-owned output line types, and TLS certificates made at test
 //! time. Every wait has a deadline; every guard cleans up its threads and processes on drop.
 
+pub(crate) mod nats;
 pub(crate) mod prom;
 pub(crate) mod tls;
 
