@@ -10,8 +10,11 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use super::entry::USAGE_ERROR_STATUS;
+use crate::bus::DEFAULT_STREAM;
+use crate::bus::tail::{TailError, TailRequest};
 use crate::config::cli::Cli;
 use crate::config::commands::Command;
+use crate::config::commands::TailArgs;
 use crate::util::stderr;
 
 /// The program's name in scripts and the page (what the user types).
@@ -43,9 +46,38 @@ pub(super) fn run(command: &Command) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        Command::Tail { .. } | Command::Replay { .. } => Vec::new(),
+        Command::Tail(args) => return tail(args),
+        Command::Replay { .. } => Vec::new(),
     };
     print(&text)
+}
+
+/// `tail`: prints what listeners stored in NATS.
+fn tail(args: &TailArgs) -> ExitCode {
+    let request = TailRequest {
+        servers: args.nats.0.clone(),
+        subject: args.nats_subject.clone().unwrap_or_default(),
+        stream: args
+            .nats_stream
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STREAM.to_owned()),
+        market: args.market.map(|market| market.name().to_owned()),
+        symbols: args.symbols.iter().map(|s| s.as_str().to_owned()).collect(),
+        streams: args
+            .streams
+            .iter()
+            .flat_map(|kinds| kinds.0.iter().map(|kind| kind.name()))
+            .collect(),
+        since: args.since,
+        follow: args.follow,
+    };
+    match crate::bus::tail::run(request) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(TailError::Failed(why)) => {
+            stderr::line(&format!("binance-listen: error: {why}"));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The completion script for `shell`.

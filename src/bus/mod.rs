@@ -16,6 +16,7 @@ mod runtime;
 mod settings;
 mod stream;
 pub(crate) mod subject;
+pub(crate) mod tail;
 
 pub(crate) use identity::message_id_prefix;
 pub(crate) use output::NatsOutput;

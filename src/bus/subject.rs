@@ -58,6 +58,25 @@ impl SubjectTemplate {
         parts.join(".")
     }
 
+    /// The market, stream and symbol a subject of this template names, if it is one.
+    pub(crate) fn parts<'s>(&self, subject: &'s str) -> Option<(&'s str, &'s str, &'s str)> {
+        let tokens: Vec<&str> = subject.split('.').collect();
+        if tokens.len() != self.tokens.len() {
+            return None;
+        }
+        let (mut market, mut stream, mut symbol) = ("", "", "");
+        for (token, value) in self.tokens.iter().zip(tokens) {
+            match token {
+                Token::Literal(text) if text != value => return None,
+                Token::Literal(_) => {}
+                Token::Market => market = value,
+                Token::Stream => stream = value,
+                Token::Symbol => symbol = value,
+            }
+        }
+        Some((market, stream, symbol))
+    }
+
     /// The filter for the subjects of some symbols and streams (`tail`): `*` where a
     /// value is not given.
     pub(crate) fn filter_for(
@@ -177,6 +196,12 @@ mod tests {
             "md.futures.BTCUSDT.depth@100ms"
         );
         assert_eq!(template.filter(), "md.*.*.*");
+        assert_eq!(
+            template.parts("md.futures.BTCUSDT.depth@100ms"),
+            Some(("futures", "depth@100ms", "BTCUSDT"))
+        );
+        assert_eq!(template.parts("md.futures.BTCUSDT"), None);
+        assert_eq!(template.parts("xx.futures.BTCUSDT.trade"), None);
     }
 
     #[test]

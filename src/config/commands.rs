@@ -10,7 +10,13 @@ use std::ffi::OsString;
 use clap::Subcommand;
 use clap_complete::Shell;
 
-use binance_streams::Symbol;
+use std::time::Duration;
+
+use binance_streams::{Market, StreamKinds, Symbol};
+
+use super::values::parse_run_duration;
+use crate::bus::subject::SubjectTemplate;
+use crate::bus::{ServerList, parse_servers, parse_stream_name};
 
 /// The words that are subcommands when they come first, in lower case (clap matches
 /// subcommand names case-sensitively, so `MAN` is a symbol).
@@ -28,17 +34,10 @@ pub(crate) enum Command {
     },
     /// Print the manual page (roff) on stdout, e.g. `binance-listen man | man -l -`
     Man,
-    /// Reserved for a later version (follow a recorded stream); does nothing yet
-    Tail {
-        /// Ignored: the subcommand does not exist yet
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            hide = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<OsString>,
-    },
+    /// Print the lines listeners stored in NATS JetStream (--nats), in order per symbol and
+    /// stream, one JSON line each, e.g.
+    /// `binance-listen tail --nats nats://127.0.0.1:4222 ETHUSDT --since 5m | jq .`
+    Tail(TailArgs),
     /// Reserved for a later version (replay recorded lines); does nothing yet
     Replay {
         /// Ignored: the subcommand does not exist yet
@@ -56,11 +55,48 @@ impl Command {
     /// The word of a subcommand reserved for a later version, if this is one.
     pub(crate) fn reserved_only(&self) -> Option<&'static str> {
         match self {
-            Self::Tail { .. } => Some("tail"),
             Self::Replay { .. } => Some("replay"),
-            Self::Completions { .. } | Self::Man => None,
+            Self::Completions { .. } | Self::Man | Self::Tail(_) => None,
         }
     }
+}
+
+/// `tail`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub(crate) struct TailArgs {
+    /// The NATS servers the listeners published to (nats://host:port, several separated by
+    /// commas)
+    #[arg(long, value_name = "URL[,URL...]", value_parser = parse_servers)]
+    pub(crate) nats: ServerList,
+
+    /// Only these symbols (case-insensitive) [default: every symbol stored]
+    #[arg(value_name = "SYMBOL")]
+    pub(crate) symbols: Vec<Symbol>,
+
+    /// Only these stream kinds, repeatable or comma-separated (trade, depth@100ms, ...)
+    /// [default: every stream stored]
+    #[arg(long = "stream", value_name = "KIND[,KIND...]")]
+    pub(crate) streams: Vec<StreamKinds>,
+
+    /// Only this market's lines: spot, futures, coin-futures, testnet, us [default: all]
+    #[arg(long, value_name = "MARKET")]
+    pub(crate) market: Option<Market>,
+
+    /// Only lines stored this recently (e.g. 30s, 5m, 2h) [default: everything stored]
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
+    pub(crate) since: Option<Duration>,
+
+    /// After printing what is stored, keep printing new lines as they are stored
+    #[arg(long, short)]
+    pub(crate) follow: bool,
+
+    /// The subject template the listeners used [default: binance.{market}.{stream}.{symbol}]
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) nats_subject: Option<SubjectTemplate>,
+
+    /// The stream the listeners stored into [default: BINANCE]
+    #[arg(long, value_name = "NAME", value_parser = parse_stream_name)]
+    pub(crate) nats_stream: Option<String>,
 }
 
 /// Parses a symbol given on the command line. A reserved word in lower case is refused:
