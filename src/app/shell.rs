@@ -251,7 +251,7 @@ mod tests {
             "{page}"
         );
         assert!(
-            page.contains("\\fBbinance\\-listen tail\\fR\nReserved"),
+            page.contains("\\fBbinance\\-listen tail\\fR \\fISYMBOL\\fR\nPrint the lines"),
             "{page}"
         );
     }

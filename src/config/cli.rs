@@ -39,12 +39,13 @@ Examples:
   binance-listen --symbols-file symbols.txt BTCUSDT   the file's symbols too, one per line
   binance-listen --format pretty --color always ETHUSDT | less -R
   binance-listen --log-format json ETHUSDT 2> log.jsonl   one JSON object per log line
+  binance-listen --nats nats://127.0.0.1:4222 BTCUSDT ETHUSDT   into NATS JetStream
+  binance-listen tail --nats nats://127.0.0.1:4222 ETHUSDT --since 5m   what was stored
   source <(binance-listen completions bash)          tab completion in this bash
   binance-listen man | man -l -                      the manual page
 
 Reserved words: the lower-case words completions, man, tail, replay and help are
-subcommands when they come first (tail and replay are kept for later versions), never
-symbols. To listen to a symbol so named, write it in upper case (MAN) or after --
+subcommands when they come first (replay is kept for a later version), never symbols. To listen to a symbol so named, write it in upper case (MAN) or after --
 (binance-listen -- man).
 
 Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
