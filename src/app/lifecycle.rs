@@ -8,49 +8,37 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
+use crossbeam_channel::{Receiver, after, never, select, unbounded};
 use tracing::{error, info};
 
-use binance_streams::{Decoder, Endpoint, Symbol};
+use binance_streams::Symbol;
 
+use super::pipelines::{Shared, Slot, Slots};
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
 use crate::bus::Bus;
+use crate::bus::group::{Group, GroupSettings};
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
-use crate::control::stop::StopToken;
 use crate::output::OutputFormat;
-use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
+use crate::output::batch::StdoutOutput;
 use crate::output::heading::Heading;
-use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
-use crate::pipeline::processor::{Processor, spawn_processor};
-use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
+use crate::output::sinks::Handlers;
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
-use crate::pipeline::reader::{Reader, spawn_reader};
 use crate::stats::metrics::{MetricsServer, MetricsSource, SharedLabels, spawn_metrics_server};
 use crate::stats::report::{StatsFormat, StatsSource, spawn_reporter};
-use crate::stats::{SymbolStats, summary_json_lines, summary_lines};
+use crate::stats::{summary_json_lines, summary_lines};
 use crate::util::duration::format_duration;
 use crate::util::stderr;
 
 /// How long stopping may take before `app` exits without waiting for a stuck thread
 /// (a reader inside a 10 s TCP connect, a processor blocked on a full stdout pipe).
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(750);
+pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_millis(750);
 
 /// After killing stuck handlers, how long their processors get to notice.
 const HANDLER_KILL_GRACE: Duration = Duration::from_millis(150);
-
-/// One symbol's running pipeline.
-struct Pipeline {
-    symbol: Symbol,
-    stop: StopToken,
-    stats: Arc<SymbolStats>,
-    /// The symbol's queue: its depth for `--stats`, its leftovers at the end.
-    queue: QueueHandle,
-    threads: Vec<JoinHandle<()>>,
-}
 
 /// Why the run ended.
 enum Ending {
@@ -113,59 +101,54 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     ));
     announce_connection_pacing(config, &limiter);
 
-    // Every output opens (every file, every handler) before any connection is made.
-    let mut outputs = Vec::with_capacity(config.symbols.len());
-    for symbol in &config.symbols {
-        let stop = StopToken::new();
-        let stats = Arc::new(
-            SymbolStats::new(config.stats.is_some() || config.metrics.is_some())
-                .with_bus(bus.is_some()),
-        );
-        let opened = Opened {
-            stdout: stdout.as_ref(),
-            handlers: &handlers,
-            bus: bus.as_ref(),
-        };
-        let output = open_output(config, symbol, &stop, &stats, &opened)
-            .map_err(|error| Failure::Refused(format!("{symbol}: {error}")))?;
-        outputs.push((stop, stats, output));
-    }
     let shared = Shared {
+        config,
         endpoint: &endpoint,
         connector: &connector,
         limiter: &limiter,
         events: &events,
+        stdout: stdout.as_ref(),
+        handlers: &handlers,
+        bus: bus.as_ref(),
     };
-    let mut pipelines = Vec::with_capacity(config.symbols.len());
-    for (index, (symbol, (stop, stats, output))) in config.symbols.iter().zip(outputs).enumerate() {
-        match start_pipeline(config, index, symbol, &shared, stop, stats, output) {
-            Ok(pipeline) => pipelines.push(pipeline),
-            Err(error) => {
-                stop_all(&pipelines);
-                return Err(Failure::Fatal(Fatal(format!(
-                    "cannot start {symbol}: {error}"
-                ))));
-            }
+    let mut slots = Slots(
+        config
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(index, symbol)| Slot::new(config, index, symbol, bus.is_some()))
+            .collect(),
+    );
+    let group = match (&bus, group_settings(config)) {
+        (Some(bus), Some(settings)) => {
+            let symbols = slots
+                .0
+                .iter()
+                .map(|slot| (slot.symbol.clone(), Arc::clone(&slot.stats)))
+                .collect();
+            Some(Group::join(bus, settings, symbols, events.clone())?)
         }
+        _ => None,
+    };
+    if group.is_none() {
+        start_every_slot(&mut slots, &shared)?;
     }
 
     let reporter = match config.stats {
         Some(interval) => {
-            let sources = pipelines
+            let sources = slots
+                .0
                 .iter()
-                .map(|pipeline| StatsSource {
-                    symbol: pipeline.symbol.clone(),
-                    stats: Arc::clone(&pipeline.stats),
-                    queue_depth: {
-                        let queue = pipeline.queue.clone();
-                        Box::new(move || queue.len())
-                    },
+                .map(|slot| StatsSource {
+                    symbol: slot.symbol.clone(),
+                    stats: Arc::clone(&slot.stats),
+                    queue_depth: Box::new(slot.queue_depth()),
                 })
                 .collect();
-            match spawn_reporter(sources, interval, config.stats_format) {
+            match spawn_reporter(sources, interval, config.stats_format, group.is_some()) {
                 Ok(reporter) => Some(reporter),
                 Err(error) => {
-                    stop_all(&pipelines);
+                    slots.halt_all();
                     return Err(Failure::Fatal(Fatal(format!(
                         "cannot start the stats reporter: {error}"
                     ))));
@@ -175,10 +158,10 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         None => None,
     };
 
-    let metrics = match start_metrics(config, &pipelines) {
+    let metrics = match start_metrics(config, &slots) {
         Ok(metrics) => metrics,
         Err(error) => {
-            stop_all(&pipelines);
+            slots.halt_all();
             return Err(Failure::Fatal(Fatal(format!(
                 "cannot start the metrics server: {error}"
             ))));
@@ -189,21 +172,22 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     let start_watch = match &config.source {
         Source::Exchange(endpoint) => StartWatch::spawn(
             endpoint.clone(),
-            pipelines.iter().map(|p| Arc::clone(&p.stats)).collect(),
+            slots.0.iter().map(|slot| Arc::clone(&slot.stats)).collect(),
         )
         .ok(),
         Source::Simulate => None,
     };
 
-    let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
+    let (ending, failures) = wait_for_end(&inbox, &mut slots, &shared, group.as_ref());
     if let Some(watch) = start_watch {
         watch.stop();
     }
-    stop_all(&pipelines);
-    let threads = pipelines
-        .iter_mut()
-        .flat_map(|p| p.threads.drain(..))
-        .collect();
+    if let Some(group) = group {
+        // Leases handed back first: the other members take over while this one stops.
+        group.leave();
+    }
+    slots.halt_all();
+    let threads = slots.threads();
     let (mut panicked, stuck) = join_within(threads, SHUTDOWN_GRACE);
     if !stuck.is_empty() && handlers.kill_running() > 0 {
         // Processors blocked writing to handlers that never read: killing the handlers
@@ -213,24 +197,20 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     // Whatever a handler started must not outlive the listener, even if its processor is
     // still stuck: kill every group not yet closed by its owner.
     handlers.kill_running();
-    // Frames the reader queued after the processor's last look (or while it was stuck):
-    // thrown away now, and counted.
-    for pipeline in &pipelines {
-        let leftovers = pipeline.queue.drain();
-        pipeline
-            .stats
-            .drained
-            .fetch_add(leftovers, std::sync::atomic::Ordering::Relaxed);
-    }
+    slots.drain_leftovers();
     if let Some(reporter) = reporter {
         reporter.finish();
     }
 
     if !matches!(ending, Ending::OutputClosed) {
         // After the processors: they publish their last latencies as they finish.
-        let rows = pipelines.iter().map(|pipeline| {
-            let latency = config.stats.and_then(|_| pipeline.stats.latency_summary());
-            (pipeline.symbol.as_str(), pipeline.stats.snapshot(), latency)
+        // In a group, the symbols this member never served are left out.
+        let served = slots.0.iter().filter(|slot| {
+            group_settings(config).is_none() || slot.stats.reader.connects.get() > 0
+        });
+        let rows = served.map(|slot| {
+            let latency = config.stats.and_then(|_| slot.stats.latency_summary());
+            (slot.symbol.as_str(), slot.stats.snapshot(), latency)
         });
         let lines = match config.stats_format {
             StatsFormat::Table => summary_lines(rows),
@@ -265,14 +245,6 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     }
 }
 
-/// What every pipeline shares.
-struct Shared<'a> {
-    endpoint: &'a Endpoint,
-    connector: &'a Arc<Connector>,
-    limiter: &'a Arc<ConnectLimiter>,
-    events: &'a Sender<AppEvent>,
-}
-
 /// Says up front when Binance's connection limit will make a large start slow.
 fn announce_connection_pacing(config: &Config, limiter: &ConnectLimiter) {
     let symbols = u32::try_from(config.symbols.len()).unwrap_or(u32::MAX);
@@ -289,89 +261,18 @@ fn announce_connection_pacing(config: &Config, limiter: &ConnectLimiter) {
     }
 }
 
-fn start_pipeline(
-    config: &Config,
-    index: usize,
-    symbol: &Symbol,
-    shared: &Shared<'_>,
-    stop: StopToken,
-    stats: Arc<SymbolStats>,
-    output: Box<dyn LineOutput>,
-) -> std::io::Result<Pipeline> {
-    let Shared {
-        endpoint,
-        connector,
-        limiter,
-        events,
-    } = shared;
-    let bounds = QueueBounds {
-        frames: config.queue_capacity,
-        bytes: config.queue_bytes,
-    };
-    let (frames, receiver) = frame_queue(bounds, config.overflow);
-    let queue = receiver.handle();
-    let processor = spawn_processor(Processor {
-        symbol: symbol.clone(),
-        decoder: Decoder::new(symbol, &config.kinds),
-        format: config.format,
-        delay: config.delays.get(index).copied().unwrap_or_default(),
-        max_messages: config.max_messages,
-        gap_markers: config.gap_markers,
-        frames: receiver,
-        stop: stop.clone(),
-        stats: Arc::clone(&stats),
-        sink: LineSink::new(output),
-        events: (*events).clone(),
-    })?;
-    let reader = spawn_reader(
-        Reader {
-            symbol: symbol.clone(),
-            decoder: Decoder::new(symbol, &config.kinds),
-            url: endpoint.stream_url(symbol, &config.kinds),
-            endpoint: (*endpoint).clone(),
-            connector: Arc::clone(connector),
-            limiter: Arc::clone(limiter),
-            settings: config.connection,
-            stop: stop.clone(),
-            stats: Arc::clone(&stats),
-            events: (*events).clone(),
-        },
-        frames,
-    );
-    let reader = match reader {
-        Ok(reader) => reader,
-        Err(error) => {
-            stop.trigger();
-            let _ = processor.join();
-            return Err(error);
-        }
-    };
-    Ok(Pipeline {
-        symbol: symbol.clone(),
-        stop,
-        stats,
-        queue,
-        threads: vec![reader, processor],
-    })
-}
-
 /// Starts serving `/metrics` and `/healthz` when `--metrics` is on.
-fn start_metrics(
-    config: &Config,
-    pipelines: &[Pipeline],
-) -> std::io::Result<Option<MetricsServer>> {
+fn start_metrics(config: &Config, slots: &Slots) -> std::io::Result<Option<MetricsServer>> {
     let Some(listener) = &config.metrics else {
         return Ok(None);
     };
-    let sources = pipelines
+    let sources = slots
+        .0
         .iter()
-        .map(|pipeline| MetricsSource {
-            symbol: pipeline.symbol.clone(),
-            stats: Arc::clone(&pipeline.stats),
-            queue_depth: {
-                let queue = pipeline.queue.clone();
-                Box::new(move || queue.len())
-            },
+        .map(|slot| MetricsSource {
+            symbol: slot.symbol.clone(),
+            stats: Arc::clone(&slot.stats),
+            queue_depth: Box::new(slot.queue_depth()),
         })
         .collect();
     let labels = SharedLabels {
@@ -391,63 +292,16 @@ fn start_metrics(
     Ok(Some(server))
 }
 
-/// The outputs every symbol's own is opened from.
-struct Opened<'a> {
-    stdout: Option<&'a StdoutOutput>,
-    handlers: &'a Arc<Handlers>,
-    bus: Option<&'a Bus>,
-}
-
-/// The symbol's output: stdout, its file, its handler or its publisher.
-fn open_output(
-    config: &Config,
-    symbol: &Symbol,
-    stop: &StopToken,
-    stats: &Arc<SymbolStats>,
-    opened: &Opened<'_>,
-) -> std::io::Result<Box<dyn LineOutput>> {
-    let Opened {
-        stdout,
-        handlers,
-        bus,
-    } = *opened;
-    Ok(match &config.output {
-        OutputTarget::Stdout => match stdout {
-            Some(stdout) => Box::new(stdout.clone()),
-            None => return Err(std::io::Error::other("stdout was not opened")),
-        },
-        OutputTarget::Directory(dir) => {
-            Box::new(FileOutput::open(dir, symbol).map_err(|error| {
-                std::io::Error::new(
-                    error.kind(),
-                    format!(
-                        "cannot open {}: {error}",
-                        symbol_file(dir, symbol).display()
-                    ),
-                )
-            })?)
-        }
-        OutputTarget::Exec(command) => Box::new(
-            ExecOutput::spawn(command, symbol, stop.clone(), handlers).map_err(|error| {
-                std::io::Error::new(error.kind(), format!("cannot start `{command}`: {error}"))
-            })?,
-        ),
-        OutputTarget::Nats(_) => match bus {
-            Some(bus) => {
-                Box::new(bus.output(symbol, &config.kinds, stop.clone(), Arc::clone(stats)))
-            }
-            None => return Err(std::io::Error::other("NATS was not connected")),
-        },
-    })
-}
-
 /// Waits for the first reason to stop; also returns the symbols that failed on the way.
+/// In a group, starts and stops symbols as the lease keeper says.
 fn wait_for_end(
-    config: &Config,
     inbox: &Receiver<AppEvent>,
-    pipelines: usize,
+    slots: &mut Slots,
+    shared: &Shared<'_>,
+    group: Option<&Group>,
 ) -> (Ending, Vec<String>) {
-    let deadline = config.duration.map_or_else(never, after);
+    let deadline = shared.config.duration.map_or_else(never, after);
+    let symbols = slots.0.len();
     // A symbol is done once, however many of its threads report it (a processor done
     // and then its reader failing on the way out).
     let mut finished: Vec<Symbol> = Vec::new();
@@ -465,18 +319,41 @@ fn wait_for_end(
                     if !finished.contains(&symbol) {
                         finished.push(symbol);
                     }
-                    if finished.len() == pipelines {
+                    if finished.len() == symbols {
                         break Ending::AllDone;
                     }
                 }
                 Ok(AppEvent::PipelineFailed(symbol, why)) => {
                     error!(symbol = %symbol, "giving up on the symbol: {why}");
+                    if let Some(group) = group {
+                        // Released, and no longer offered: another member may serve it.
+                        group.failed(&symbol);
+                        if let Some(slot) = slots.get_mut(&symbol) {
+                            slot.halt();
+                        }
+                    }
                     if !finished.contains(&symbol) {
                         failures.push(symbol.to_string());
                         finished.push(symbol);
                     }
-                    if finished.len() == pipelines {
+                    if finished.len() == symbols {
                         break Ending::AllDone;
+                    }
+                }
+                Ok(AppEvent::Run(symbol)) => {
+                    if let Some(slot) = slots.get_mut(&symbol)
+                        && !slot.is_running()
+                        && let Err(error) = slot.open(shared).and_then(|opened| slot.start(shared, opened))
+                    {
+                        error!(symbol = %symbol, "cannot start the symbol: {error}");
+                        if let Some(group) = group {
+                            group.failed(&symbol);
+                        }
+                    }
+                }
+                Ok(AppEvent::Halt(symbol)) => {
+                    if let Some(slot) = slots.get_mut(&symbol) {
+                        slot.halt();
                     }
                 }
                 // Unreachable while `run` holds a sender; treat it as the end.
@@ -488,9 +365,34 @@ fn wait_for_end(
     (ending, failures)
 }
 
-fn stop_all(pipelines: &[Pipeline]) {
-    for pipeline in pipelines {
-        pipeline.stop.trigger();
+/// Opens every output (every file, every handler) before any connection is made, then
+/// starts every pipeline.
+fn start_every_slot(slots: &mut Slots, shared: &Shared<'_>) -> Result<(), Failure> {
+    let mut opened = Vec::with_capacity(slots.0.len());
+    for slot in &slots.0 {
+        let output = slot
+            .open(shared)
+            .map_err(|error| Failure::Refused(format!("{}: {error}", slot.symbol)))?;
+        opened.push(output);
+    }
+    for (index, output) in opened.into_iter().enumerate() {
+        let slot = &mut slots.0[index];
+        if let Err(error) = slot.start(shared, output) {
+            let symbol = slot.symbol.clone();
+            slots.halt_all();
+            return Err(Failure::Fatal(Fatal(format!(
+                "cannot start {symbol}: {error}"
+            ))));
+        }
+    }
+    Ok(())
+}
+
+/// The group settings, with `--group`.
+fn group_settings(config: &Config) -> Option<&GroupSettings> {
+    match &config.output {
+        OutputTarget::Nats(settings) => settings.group.as_ref(),
+        _ => None,
     }
 }
 

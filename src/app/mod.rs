@@ -7,6 +7,7 @@ mod lifecycle;
 mod limits;
 mod log;
 mod log_json;
+mod pipelines;
 mod reachability;
 mod shell;
 mod signals;

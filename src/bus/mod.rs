@@ -9,6 +9,7 @@
 //! window of unacknowledged lines is full, so a slow or absent server fills that symbol's
 //! queue under its `--overflow` policy and never holds back another symbol.
 
+pub(crate) mod group;
 mod identity;
 mod output;
 mod publisher;
@@ -19,7 +20,6 @@ pub(crate) mod subject;
 pub(crate) mod tail;
 
 pub(crate) use identity::message_id_prefix;
-pub(crate) use output::NatsOutput;
 pub(crate) use runtime::Bus;
 pub(crate) use settings::{
     DEFAULT_STREAM, NatsSettings, ServerList, parse_servers, parse_stream_name,

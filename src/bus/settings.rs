@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_nats::ServerAddr;
 
+use super::group::GroupSettings;
 use super::subject::SubjectTemplate;
 
 /// The stream lines are stored in when none is named.
@@ -25,6 +26,8 @@ pub(crate) struct NatsSettings {
     pub(crate) subject: SubjectTemplate,
     /// The JetStream stream storing the lines.
     pub(crate) stream: String,
+    /// `--group`: symbols shared with other listeners through leases.
+    pub(crate) group: Option<GroupSettings>,
 }
 
 impl NatsSettings {

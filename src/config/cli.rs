@@ -17,6 +17,7 @@ use super::values::{
     parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_simulate_rate,
     parse_stats_interval,
 };
+use crate::bus::group::{parse_group_name, parse_lease, parse_member_name, parse_replicas};
 use crate::bus::subject::SubjectTemplate;
 use crate::bus::{ServerList, parse_servers, parse_stream_name};
 use crate::output::OutputFormat;
@@ -156,6 +157,28 @@ pub(crate) struct Cli {
     /// duplicate window and a 24 h maximum age) [default: BINANCE]
     #[arg(long, value_name = "NAME", value_parser = parse_stream_name)]
     pub(crate) nats_stream: Option<String>,
+
+    /// With --nats: share the symbols with the other listeners of group NAME (each lists the
+    /// same symbols, or more): each symbol is served by --replicas members, chosen by
+    /// rendezvous hashing, held through leases in a JetStream key-value bucket; a member
+    /// that dies has its symbols taken over within about one --lease
+    #[arg(long, value_name = "NAME", value_parser = parse_group_name)]
+    pub(crate) group: Option<String>,
+
+    /// With --group: how many members serve each symbol at once; 2 leaves no gap when one
+    /// dies (the copies are stored once) [default: 1]
+    #[arg(long, value_name = "N", value_parser = parse_replicas)]
+    pub(crate) replicas: Option<usize>,
+
+    /// With --group: this member's name, unique in the group, in logs and in the bucket
+    /// [default: made from the process id and start time]
+    #[arg(long, value_name = "NAME", value_parser = parse_member_name)]
+    pub(crate) member: Option<String>,
+
+    /// With --group: how long a member's leases outlive it; every member of a group uses
+    /// the same [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_lease)]
+    pub(crate) lease: Option<Duration>,
 
     /// Mark holes in the data in the output itself: one JSON line (`"event":"gap"`) for each
     /// gap in ids, break in a futures update chain, restarted sequence and run of overflow

@@ -12,6 +12,7 @@ use binance_streams::{Market, StreamKind, StreamKinds, Symbol};
 
 use super::cli::Cli;
 use super::file::FileConfig;
+use super::output::output_target;
 use super::resolve::{load_ca_certs, resolve_delays};
 use super::symbols_file::add_listed;
 use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
@@ -24,7 +25,6 @@ use super::{
     Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SILENCE_FLOOR,
     DEFAULT_SILENCE_MULTIPLE, OutputTarget, Source, UNPACED_ATTEMPTS, UsageError,
 };
-use crate::bus::{DEFAULT_STREAM, NatsSettings, parse_servers, parse_stream_name};
 use crate::output::OutputFormat;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::health::SilenceRule;
@@ -35,7 +35,7 @@ use crate::util::duration::parse_duration;
 
 /// One setting's layers: the flag wins, else the file, else nothing. The file's value was
 /// parsed (and an error returned) before this is called, whichever layer wins.
-fn layered<T>(
+pub(super) fn layered<T>(
     flag: Option<T>,
     file: Result<Option<T>, UsageError>,
 ) -> Result<Option<T>, UsageError> {
@@ -44,7 +44,7 @@ fn layered<T>(
 }
 
 /// `FromStr` as a parser for [`FileConfig::value`].
-fn parsed<T: FromStr<Err = String>>(text: &str) -> Result<T, String> {
+pub(super) fn parsed<T: FromStr<Err = String>>(text: &str) -> Result<T, String> {
     text.parse()
 }
 
@@ -148,6 +148,14 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
             parse_max_messages,
         ),
     )?;
+    if max_messages.is_some()
+        && matches!(&output, OutputTarget::Nats(settings) if settings.group.is_some())
+    {
+        return Err(UsageError(
+            "max_messages does not apply to a group: its members share symbols until stopped (use --duration)"
+                .to_owned(),
+        ));
+    }
     let duration = layered(
         cli.duration,
         file.value("duration", keys.duration.as_ref(), parse_run_duration),
@@ -301,74 +309,6 @@ fn settle_format(chosen: Option<OutputFormat>, output: &OutputTarget) -> OutputF
         }
         other => other,
     }
-}
-
-/// Where lines go: `--output-dir`, `--exec` or `--nats` (one per run), else the file's,
-/// else stdout. The directory is created now, so a path that cannot be one is a usage error.
-fn output_target(cli: &Cli, file: &FileConfig) -> Result<OutputTarget, UsageError> {
-    let keys = &file.keys;
-    let file_dir = file
-        .value("output_dir", keys.output_dir.as_ref(), |text| {
-            Ok(PathBuf::from(text))
-        })?
-        .map(|dir| file.resolve(dir));
-    let file_exec = file.value("exec", keys.exec.as_ref(), |text| Ok(text.to_owned()))?;
-    let file_nats = file.value("nats", keys.nats.as_ref(), parse_servers)?;
-    let nats = nats_settings(cli, file)?;
-    let (dir, exec, servers) =
-        if cli.output_dir.is_some() || cli.exec.is_some() || cli.nats.is_some() {
-            (cli.output_dir.clone(), cli.exec.clone(), cli.nats.clone())
-        } else {
-            (file_dir, file_exec, file_nats)
-        };
-    let chosen = [dir.is_some(), exec.is_some(), servers.is_some()];
-    if chosen.iter().filter(|set| **set).count() > 1 {
-        return Err(UsageError(
-            "only one of output_dir, exec and nats can be set: lines go to files, to handlers or to NATS"
-                .to_owned(),
-        ));
-    }
-    match (dir, exec, servers) {
-        (Some(dir), _, _) => {
-            std::fs::create_dir_all(&dir).map_err(|error| {
-                UsageError(format!(
-                    "invalid output directory '{}': {error}; expected a directory that exists or can be created",
-                    dir.display()
-                ))
-            })?;
-            Ok(OutputTarget::Directory(dir))
-        }
-        (_, Some(command), _) if command.trim().is_empty() => Err(UsageError(
-            "invalid handler command '': expected a shell command, like 'python3 handler.py {symbol}'"
-                .to_owned(),
-        )),
-        (_, Some(command), _) => Ok(OutputTarget::Exec(command)),
-        (_, _, Some(servers)) => Ok(OutputTarget::Nats(NatsSettings {
-            servers: servers.0,
-            ..nats
-        })),
-        (None, None, None) => Ok(OutputTarget::Stdout),
-    }
-}
-
-/// The bus settings beside the servers (used only with `nats`, checked either way).
-fn nats_settings(cli: &Cli, file: &FileConfig) -> Result<NatsSettings, UsageError> {
-    let keys = &file.keys;
-    let subject = layered(
-        cli.nats_subject.clone(),
-        file.value("nats_subject", keys.nats_subject.as_ref(), parsed),
-    )?
-    .unwrap_or_default();
-    let stream = layered(
-        cli.nats_stream.clone(),
-        file.value("nats_stream", keys.nats_stream.as_ref(), parse_stream_name),
-    )?
-    .unwrap_or_else(|| DEFAULT_STREAM.to_owned());
-    Ok(NatsSettings {
-        servers: Vec::new(),
-        subject,
-        stream,
-    })
 }
 
 /// A duration of at least `minimum`.

@@ -9,6 +9,7 @@ pub(crate) mod cli;
 pub(crate) mod commands;
 mod file;
 mod merge;
+mod output;
 mod resolve;
 mod symbols_file;
 pub(crate) mod terminal;

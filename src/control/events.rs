@@ -23,6 +23,10 @@ pub(crate) enum AppEvent {
     PipelineDone(Symbol),
     /// A symbol cannot be served (e.g. untrusted certificate) or one of its threads died.
     PipelineFailed(Symbol, String),
+    /// With `--group`: this member starts serving the symbol.
+    Run(Symbol),
+    /// With `--group`: this member stops serving the symbol (at once).
+    Halt(Symbol),
 }
 
 /// Held by each pipeline thread for its whole life. However the thread ends, the pipeline's

@@ -17,6 +17,10 @@ pub(crate) struct BusCounters {
     pub(crate) retried: Counter,
     /// Publishes refused for good, or given up at the end of the run.
     pub(crate) failed: Counter,
+    /// With `--group`: a [`GroupRole`], written by the lease keeper.
+    pub(crate) role: Counter,
+    /// Whether the symbol belongs to a `--group` (set once, before any thread reads it).
+    grouped: std::sync::atomic::AtomicBool,
 }
 
 /// The bus counters read once.
@@ -44,6 +48,28 @@ impl BusCounters {
     }
 }
 
+impl BusCounters {
+    /// Marks the symbol as shared by a group.
+    pub(crate) fn mark_grouped(&self) {
+        self.grouped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the symbol is shared by a group.
+    pub(crate) fn grouped(&self) -> bool {
+        self.grouped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The symbol's role in the group now.
+    pub(crate) fn group_role(&self) -> GroupRole {
+        match self.role.get() {
+            2 => GroupRole::Holding,
+            1 => GroupRole::Standby,
+            _ => GroupRole::Idle,
+        }
+    }
+}
+
 impl BusSnapshot {
     /// The summary line's part: `  nats acked 9 (duplicates 2) retried 1 failed 0`.
     pub(crate) fn human(&self) -> String {
@@ -51,5 +77,28 @@ impl BusSnapshot {
             "  nats acked {} (duplicates {}) retried {} failed {}",
             self.acked, self.duplicates, self.retried, self.failed
         )
+    }
+}
+
+/// What a symbol is to this member of a `--group`, in [`BusCounters::role`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum GroupRole {
+    /// Not running here.
+    Idle = 0,
+    /// Running, waiting to take a lease over.
+    Standby = 1,
+    /// Running under a lease held here.
+    Holding = 2,
+}
+
+impl GroupRole {
+    /// The word for `--stats`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Standby => "standby",
+            Self::Holding => "holding",
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::control::stop::StopToken;
+use crate::stats::bus::{BusSnapshot, GroupRole};
 use crate::stats::latency::Percentiles;
 use crate::stats::{Snapshot, SymbolStats};
 use crate::util::duration::format_duration;
@@ -76,12 +77,13 @@ pub(crate) fn spawn_reporter(
     sources: Vec<StatsSource>,
     interval: Duration,
     format: StatsFormat,
+    group: bool,
 ) -> io::Result<Reporter> {
     let stop = StopToken::new();
     let token = stop.clone();
     let thread = thread::Builder::new()
         .name("stats".to_owned())
-        .spawn(move || run(&sources, interval, format, &token))?;
+        .spawn(move || run(&sources, interval, format, group, &token))?;
     Ok(Reporter { stop, thread })
 }
 
@@ -120,9 +122,21 @@ struct Row<'a> {
     lost: u64,
     latency_exchange_us: Option<Percentiles>,
     latency_pipeline_us: Option<Percentiles>,
+    /// With `--nats`: acked, duplicates, retried, failed publishes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nats: Option<BusSnapshot>,
+    /// With `--group`: holding, standby (starting to take it over) or idle (held elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'static str>,
 }
 
-fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &StopToken) {
+fn run(
+    sources: &[StatsSource],
+    interval: Duration,
+    format: StatsFormat,
+    group: bool,
+    stop: &StopToken,
+) {
     let mut previous: Vec<(u64, u64)> = vec![(0, 0); sources.len()];
     let mut since = Instant::now();
     let mut header_due = true;
@@ -163,6 +177,10 @@ fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &
                 latency_pipeline_us: interval_latency
                     .as_ref()
                     .map(|l| Percentiles::of(&l.pipeline)),
+                nats: snapshot.bus,
+                group: group
+                    .then(|| source.stats.bus.as_ref().map(|bus| bus.group_role().name()))
+                    .flatten(),
             };
             *last = (snapshot.received, bytes);
             match format {
@@ -172,6 +190,8 @@ fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &
                         out.push('\n');
                     }
                 }
+                // A group member's table shows the symbols it serves.
+                StatsFormat::Table if row.group == Some(GroupRole::Idle.name()) => {}
                 StatsFormat::Table => {
                     if std::mem::take(&mut header_due) {
                         out.push_str(&table_header());
@@ -182,10 +202,15 @@ fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &
         }
         if format == StatsFormat::Table {
             header_due = true;
+            let held = if group {
+                format!(", {}", group_roles(sources))
+            } else {
+                String::new()
+            };
             out.insert_str(
                 0,
                 &format!(
-                    "binance-listen: stats over the last {}\n",
+                    "binance-listen: stats over the last {}{held}\n",
                     format_duration(interval)
                 ),
             );
@@ -193,6 +218,26 @@ fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &
         // One write for the whole report, so it is not torn by log lines.
         let _ = io::stderr().lock().write_all(out.as_bytes());
     }
+}
+
+/// `holding 3 of 6 symbols (starting 1)`: the group member's share now.
+fn group_roles(sources: &[StatsSource]) -> String {
+    let roles: Vec<GroupRole> = sources
+        .iter()
+        .filter_map(|source| source.stats.bus.as_ref().map(|bus| bus.group_role()))
+        .collect();
+    let count = |role| roles.iter().filter(|r| **r == role).count();
+    let starting = count(GroupRole::Standby);
+    format!(
+        "holding {} of {} symbols{}",
+        count(GroupRole::Holding),
+        sources.len(),
+        if starting > 0 {
+            format!(" (starting {starting})")
+        } else {
+            String::new()
+        }
+    )
 }
 
 // The table's columns are sized so a row fits 80 columns: the latencies shown are the
@@ -263,6 +308,7 @@ mod tests {
             }],
             Duration::from_secs(3600),
             StatsFormat::Table,
+            false,
         )
         .unwrap();
         reporter.finish();

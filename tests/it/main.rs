@@ -13,6 +13,7 @@ mod liveness;
 mod memory;
 mod metrics;
 mod nats;
+mod nats_group;
 mod nats_tail;
 mod reconnect;
 mod sequence;

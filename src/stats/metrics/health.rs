@@ -1,4 +1,5 @@
-//! `/healthz`: healthy when every symbol is connected and fresh. Fresh means a frame
+//! `/healthz`: healthy when every symbol is connected and fresh (in a `--group`, every
+//! symbol this member serves). Fresh means a frame
 //! arrived within the silence limit the reader applies to its current connection (see
 //! `pipeline::reader::health`), counted from the later of the last frame and the
 //! connection's opening, as the reader counts it. Without a silence limit (event-driven
@@ -9,6 +10,7 @@
 use std::time::Duration;
 
 use super::MetricsSource;
+use crate::stats::bus::GroupRole;
 use crate::stats::connection::ConnectionView;
 use crate::util::duration::format_duration;
 
@@ -17,6 +19,15 @@ use crate::util::duration::format_duration;
 pub(super) fn health_report(sources: &[MetricsSource], now_us: u64) -> (bool, String) {
     let mut body = String::new();
     for source in sources {
+        // A group member answers for the symbols it serves; the others are held elsewhere.
+        if source
+            .stats
+            .bus
+            .as_ref()
+            .is_some_and(|bus| bus.role.get() == GroupRole::Idle as u64 && bus.grouped())
+        {
+            continue;
+        }
         let last_frame_us = source.stats.reader.last_received_us.get();
         let view = source.stats.connection.view();
         if let Some(problem) = judge(view, last_frame_us, now_us) {
