@@ -134,7 +134,7 @@ async fn tail(request: TailRequest) -> Result<u64, TailError> {
         let message = message.map_err(|error| {
             TailError::Failed(format!("reading stream {}: {error}", request.stream))
         })?;
-        let caught_up = message.info().map_or(false, |info| info.pending == 0);
+        let caught_up = message.info().is_ok_and(|info| info.pending == 0);
         if wanted.matches(&request.subject, message.subject.as_str()) {
             let written = out
                 .write_all(&message.payload)
@@ -145,10 +145,8 @@ async fn tail(request: TailRequest) -> Result<u64, TailError> {
             }
             printed += 1;
         }
-        if caught_up {
-            if out.flush().is_err() || !request.follow {
-                return Ok(printed);
-            }
+        if caught_up && (out.flush().is_err() || !request.follow) {
+            return Ok(printed);
         }
     }
     let _ = out.flush();

@@ -346,6 +346,8 @@ mod tests {
                 max: 1,
             }),
             latency_pipeline_us: None,
+            nats: None,
+            group: None,
         };
         let snapshot = Snapshot {
             gaps: 9_999,

@@ -424,7 +424,7 @@ impl Reader {
     /// frame is then counted discarded, never written).
     fn enqueue(&self, frame: Frame, session: &mut Session) -> bool {
         session.pushes = session.pushes.wrapping_add(1);
-        if session.pushes % QUEUE_DEPTH_SAMPLE_EVERY == 0 {
+        if session.pushes.is_multiple_of(QUEUE_DEPTH_SAMPLE_EVERY) {
             // Reading the depth touches the processor's side of the queue: sample it.
             let depth = session.frames.len() as u64;
             self.stats.reader.queue_high_water.raise_to(depth);

@@ -184,7 +184,7 @@ impl<'a> Session<'a> {
                 && !self.data_held();
             if busy {
                 batches += 1;
-                if batches % 16 != 0 {
+                if !batches.is_multiple_of(16) {
                     continue;
                 }
             }
