@@ -413,3 +413,93 @@ fn a_bad_symbols_file_key_names_the_config_file() {
         "{error}"
     );
 }
+
+#[test]
+fn nats_and_its_group_come_from_flags_or_the_file() {
+    let config = with_file(
+        &["ETHUSDT"],
+        "nats = \"nats://127.0.0.1:4222\"\nnats_subject = \"md.{symbol}.{stream}\"\ngroup = \"md\"\nreplicas = 2\nlease = \"3s\"\nmember = \"eu-1\"\n",
+    )
+    .unwrap();
+    let OutputTarget::Nats(settings) = &config.output else {
+        panic!("{:?}", config.output);
+    };
+    assert_eq!(settings.describe_servers(), "nats://127.0.0.1:4222");
+    assert_eq!(settings.subject.to_string(), "md.{symbol}.{stream}");
+    assert_eq!(settings.stream, "BINANCE");
+    let group = settings.group.as_ref().unwrap();
+    assert_eq!(
+        (
+            group.name.as_str(),
+            group.replicas,
+            group.lease,
+            group.member.as_deref()
+        ),
+        ("md", 2, Duration::from_secs(3), Some("eu-1"))
+    );
+    assert_eq!(config.format, OutputFormat::Json);
+    assert!(!config.gap_markers);
+
+    for (args, file, wanted) in [
+        (
+            &["--nats", "nats://x:1", "--format", "pretty"][..],
+            "",
+            "'pretty' with nats",
+        ),
+        (
+            &["--nats", "nats://x:1", "--exec", "cat"][..],
+            "",
+            "cannot be used with",
+        ),
+        (
+            &[][..],
+            "exec = \"cat\"\nnats = \"nats://x:1\"\n",
+            "only one of output_dir, exec and nats",
+        ),
+        (&["--group", "g"][..], "", "add --nats URL to --group"),
+        (&["--lease", "2s"][..], "", "add --group NAME"),
+        (
+            &[
+                "--nats",
+                "nats://x:1",
+                "--group",
+                "g",
+                "--max-messages",
+                "5",
+            ][..],
+            "",
+            "max_messages does not apply to a group",
+        ),
+        (
+            &["--nats", "nats://x:1", "--replicas", "9"][..],
+            "",
+            "invalid value '9'",
+        ),
+        (
+            &[][..],
+            "nats_subject = \"md.{symbol}\"\n",
+            "{stream} must appear exactly once",
+        ),
+        (
+            &[][..],
+            "lease = \"10m\"\n",
+            "expected a duration from 1s to 5m",
+        ),
+    ] {
+        let mut args = args.to_vec();
+        args.push("ETHUSDT");
+        let error = match Cli::try_parse_from(
+            std::iter::once("binance-listen").chain(args.iter().copied()),
+        ) {
+            Ok(cli) => {
+                let path = std::path::Path::new("test.toml");
+                FileConfig::parse(file.to_owned(), path)
+                    .and_then(|file| merge::merge(cli, &file))
+                    .unwrap_err()
+                    .to_string()
+            }
+            Err(error) => error.to_string(),
+        };
+        assert!(error.contains(wanted), "{args:?} {file:?}: {error}");
+    }
+}
