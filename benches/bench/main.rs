@@ -13,6 +13,7 @@
 //! cargo bench --bench bench -- rollover [SECONDS]
 //! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]
 //! cargo bench --bench bench -- slow [SECONDS]
+//! cargo bench --bench bench -- nats [MESSAGES] [SYMBOLS]   # needs nats-server
 //! cargo bench --bench bench -- python [MESSAGES]   # the same scenarios, Python baseline
 //! ```
 //!
@@ -22,6 +23,7 @@
 
 mod child;
 mod mock;
+mod nats;
 mod preencoded;
 mod scenarios;
 mod throughput;
@@ -59,6 +61,7 @@ fn main() {
         Some("rollover") => rollover(number(1, 10)),
         Some("scale") => scale(number(1, 1000), number(2, 10)),
         Some("slow") => slow_consumer(number(1, 10)),
+        Some("nats") => nats::nats(number(1, 200_000), number(2, 200)),
         Some("python") => {
             println!(
                 "== python baseline: websocket-client thread + unbounded queue + processor thread per symbol"
@@ -77,10 +80,11 @@ fn main() {
             rollover(10);
             scale(1000, 10);
             slow_consumer(10);
+            nats::nats(200_000, 200);
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow or python"
+                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow, nats or python"
             );
             std::process::exit(2);
         }

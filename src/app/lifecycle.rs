@@ -81,7 +81,9 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     };
     // The bus connects (and its stream is checked) before any exchange connection.
     let bus = match &config.output {
-        OutputTarget::Nats(settings) => Some(Bus::start(settings, config.market)?),
+        OutputTarget::Nats(settings) => {
+            Some(Bus::start(settings, config.market, config.symbols.len())?)
+        }
         _ => None,
     };
     let (endpoint, _simulation) = match &config.source {

@@ -16,7 +16,21 @@ use crate::output::batch::{Delivered, LineOutput, LineTag};
 
 /// Lines of one symbol published and not yet acknowledged, at most: past it the processor
 /// waits, its queue fills, and the symbol's `--overflow` policy decides.
-pub(crate) const WINDOW_LINES: u64 = 1024;
+const MAX_WINDOW_LINES: u64 = 1024;
+
+/// ...and never fewer than this, however many symbols share the budget below.
+const MIN_WINDOW_LINES: u64 = 64;
+
+/// Unacknowledged lines over all symbols: each holds its message, headers and ack future on
+/// the bus thread (about half a kilobyte), so many symbols get smaller windows. At loopback
+/// ack times (well under a millisecond) even the smallest window passes tens of thousands
+/// of lines per second per symbol.
+const TOTAL_WINDOW_LINES: u64 = 32_768;
+
+/// The window of each of `symbols` symbols.
+pub(crate) fn window_lines(symbols: usize) -> u64 {
+    (TOTAL_WINDOW_LINES / symbols.max(1) as u64).clamp(MIN_WINDOW_LINES, MAX_WINDOW_LINES)
+}
 
 /// How long a stopping run waits for outstanding acknowledgements before counting the
 /// lines lost (within the listener's shutdown grace).
@@ -32,6 +46,8 @@ pub(crate) struct NatsOutput {
     abandoned: Arc<AtomicBool>,
     stop: StopToken,
     describe: String,
+    /// At most this many lines unacknowledged.
+    window: u64,
     /// Lines handed over and not yet settled.
     in_flight: u64,
     /// Settlements received and not yet reported, in order.
@@ -47,6 +63,7 @@ impl NatsOutput {
         abandoned: Arc<AtomicBool>,
         stop: StopToken,
         describe: String,
+        window: u64,
     ) -> Self {
         Self {
             batches: Some(batches),
@@ -54,6 +71,7 @@ impl NatsOutput {
             abandoned,
             stop,
             describe,
+            window,
             in_flight: 0,
             ready: Delivered::default(),
             later: Vec::new(),
@@ -99,7 +117,7 @@ impl NatsOutput {
 
     /// Waits until `lines` more fit in the window, the run stops or the publisher is gone.
     fn wait_for_room(&mut self, lines: u64) -> io::Result<()> {
-        while self.in_flight > 0 && self.in_flight + lines > WINDOW_LINES {
+        while self.in_flight > 0 && self.in_flight + lines > self.window {
             match self.settlements.recv_timeout(WAIT_SLICE) {
                 Ok(settled) => self.absorb(settled),
                 // Stopping: hand the batch over anyway (one batch past the window) and let

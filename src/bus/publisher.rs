@@ -97,6 +97,7 @@ impl Publisher {
         stop: StopToken,
         symbol: &str,
         describe: String,
+        window: u64,
     ) -> (Self, NatsOutput) {
         let (batches_in, batches) = unbounded_channel();
         let (settled, settlements) = crossbeam_channel::unbounded();
@@ -114,7 +115,7 @@ impl Publisher {
             settled,
             symbol: symbol.to_owned(),
         };
-        let output = NatsOutput::new(batches_in, settlements, abandoned, stop, describe);
+        let output = NatsOutput::new(batches_in, settlements, abandoned, stop, describe, window);
         (publisher, output)
     }
 
@@ -175,16 +176,29 @@ impl Publisher {
                 ),
                 _ => (self.marker_subject.clone(), None),
             };
-            let mut message = PublishMessage::build().payload(payload);
-            if let Some(id) = id {
-                message = message.message_id(id);
-            }
+            let message = Message { payload, id };
             let sent = self
                 .shared
                 .jetstream
-                .send_publish(subject.clone(), message.clone())
+                .send_publish(subject.clone(), message.build())
                 .await;
             pending.push_back(deliver(self.shared.clone(), subject, message, sent).boxed());
+        }
+    }
+}
+
+/// One line as published: kept to be sent again (the payload is a slice of the batch).
+struct Message {
+    payload: Bytes,
+    id: Option<String>,
+}
+
+impl Message {
+    fn build(&self) -> PublishMessage {
+        let message = PublishMessage::build().payload(self.payload.clone());
+        match &self.id {
+            Some(id) => message.message_id(id),
+            None => message,
         }
     }
 }
@@ -193,7 +207,7 @@ impl Publisher {
 async fn deliver(
     shared: Shared,
     subject: Subject,
-    message: PublishMessage,
+    message: Message,
     first: Result<PublishAckFuture, PublishError>,
 ) -> Outcome {
     let mut sent = first;
@@ -229,7 +243,7 @@ async fn deliver(
                 retries += 1;
                 sent = shared
                     .jetstream
-                    .send_publish(subject.clone(), message.clone())
+                    .send_publish(subject.clone(), message.build())
                     .await;
             }
             Err(error) => {

@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
-use super::output::NatsOutput;
+use super::output::{NatsOutput, window_lines};
 use super::publisher::{Publisher, StreamRoute};
 use super::settings::NatsSettings;
 use super::{message_id_prefix, stream};
@@ -47,6 +47,8 @@ pub(crate) struct Bus {
     jetstream: Context,
     settings: NatsSettings,
     market: Market,
+    /// How many symbols share the bus (their windows share one budget).
+    symbols: usize,
     thread: RuntimeThread,
 }
 
@@ -74,7 +76,11 @@ impl Bus {
     /// # Errors
     /// [`Failure::Refused`] when the stream exists but does not take our subjects (a usage
     /// problem: status 2); [`Failure::Fatal`] when no server answers or JetStream refuses.
-    pub(crate) fn start(settings: &NatsSettings, market: Market) -> Result<Self, Failure> {
+    pub(crate) fn start(
+        settings: &NatsSettings,
+        market: Market,
+        symbols: usize,
+    ) -> Result<Self, Failure> {
         let fatal = |why: String| Failure::Fatal(Fatal(why));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -117,6 +123,7 @@ impl Bus {
             jetstream,
             settings: settings.clone(),
             market,
+            symbols,
             thread,
         };
         let ensured = {
@@ -199,6 +206,7 @@ impl Bus {
             stop,
             symbol.as_str(),
             format!("NATS ({})", self.settings.describe_servers()),
+            window_lines(self.symbols),
         );
         self.handle.spawn(publisher.run());
         output
