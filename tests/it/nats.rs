@@ -86,12 +86,15 @@ fn two_listeners_on_the_same_symbols_store_every_event_once() {
             &format!("spot.{symbol}.trade."),
         );
         // The listeners' connections may start a few ids apart: the store holds the union
-        // of what they received, each id once, in order.
-        let (first_id, last_id) = (ids[0], ids[ids.len() - 1]);
+        // of what they received, each id once. (Two publishers race: which copy lands
+        // first is theirs to decide, so the order is not asserted here.)
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        let (first_id, last_id) = (sorted[0], sorted[sorted.len() - 1]);
         assert_eq!(
-            ids,
+            sorted,
             (first_id..=last_id).collect::<Vec<_>>(),
-            "{symbol}: each id once, in order"
+            "{symbol}: each id once"
         );
         assert!(ids.len() >= 400, "{symbol}: {}", ids.len());
         for stderr in [&first, &second] {

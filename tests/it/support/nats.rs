@@ -1,5 +1,5 @@
-//! A real `nats-server -js` for the bus tests: on 127.0.0.1, a port of its own choosing, a
-//! store in a temp dir; stopped (and restartable on the same port and store) by the test,
+//! A real `nats-server -js` for the bus tests (`$NATS_SERVER` picks another binary, e.g. a
+//! newer release): on 127.0.0.1, a port of its own choosing, a store in a temp dir; stopped (and restartable on the same port and store) by the test,
 //! killed on drop. Without the server installed a test is skipped with a loud notice, or
 //! fails when `CI` is set (CI installs it: `.ci/run`).
 //!
@@ -34,7 +34,7 @@ impl NatsServer {
     /// Starts a server, or returns `None` (after saying so loudly) when `nats-server` is not
     /// installed. With `CI` set a missing server fails the test instead.
     pub(crate) fn start(test: &str) -> Option<Self> {
-        if Command::new("nats-server")
+        if Command::new(server_binary())
             .arg("--version")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -166,12 +166,18 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// The server to run: `$NATS_SERVER` (to test against another version), else `nats-server`
+/// from `PATH`.
+fn server_binary() -> std::ffi::OsString {
+    std::env::var_os("NATS_SERVER").unwrap_or_else(|| "nats-server".into())
+}
+
 /// Starts `nats-server -js` on `port` (or one of its choosing) and waits until it is ready;
 /// returns it and its port.
 fn spawn(store: &TempDir, port: Option<u16>) -> (Child, u16) {
     let port_arg = port.map_or_else(|| "-1".to_owned(), |port| port.to_string());
     let store_dir = store.path_of("js");
-    let mut child = Command::new("nats-server")
+    let mut child = Command::new(server_binary())
         .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
         .arg(&store_dir)
         .stdin(Stdio::null())
