@@ -125,6 +125,18 @@ fn sample_threads(pid: u32, seen: &mut HashMap<u32, (String, u64)>) {
     }
 }
 
+/// User + system CPU time so far of `pid`'s threads whose names start with `prefix`.
+pub(crate) fn threads_cpu(pid: u32, prefix: &str) -> Duration {
+    let mut seen = HashMap::new();
+    sample_threads(pid, &mut seen);
+    let ticks = seen
+        .values()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .map(|(_, ticks)| ticks)
+        .sum();
+    ticks_to_duration(ticks)
+}
+
 /// User + system CPU time of process `pid` so far, every thread (/proc/PID/stat).
 pub(crate) fn process_cpu(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();

@@ -11,8 +11,9 @@
 //! cargo bench --bench bench -- isolation [RATE] [SECONDS]
 //! cargo bench --bench bench -- reconnect [SECONDS]
 //! cargo bench --bench bench -- rollover [SECONDS]
-//! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]
+//! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]   # over ws:// and wss://
 //! cargo bench --bench bench -- slow [SECONDS]
+//! cargo bench --bench bench -- block [SECONDS]    # reader CPU while --overflow block waits
 //! cargo bench --bench bench -- nats [MESSAGES] [SYMBOLS]   # needs nats-server
 //! cargo bench --bench bench -- python [MESSAGES]   # the same scenarios, Python baseline
 //! ```
@@ -59,7 +60,11 @@ fn main() {
         Some("isolation") => isolation(number(1, 1000), number(2, 10)),
         Some("reconnect") => reconnect(number(1, 10)),
         Some("rollover") => rollover(number(1, 10)),
-        Some("scale") => scale(number(1, 1000), number(2, 10)),
+        Some("scale") => {
+            scale(number(1, 1000), number(2, 10), false);
+            scale(number(1, 1000), number(2, 10), true);
+        }
+        Some("block") => scenarios::blocked_reader(number(1, 10)),
         Some("slow") => slow_consumer(number(1, 10)),
         Some("nats") => nats::nats(number(1, 200_000), number(2, 200)),
         Some("python") => {
@@ -69,7 +74,7 @@ fn main() {
             if use_python_baseline() {
                 throughput(number(1, 200_000), 1);
                 isolation(1000, 10);
-                scale(200, 10);
+                scale(200, 10, false);
                 slow_consumer(10);
             }
         }
@@ -78,13 +83,15 @@ fn main() {
             isolation(1000, 10);
             reconnect(10);
             rollover(10);
-            scale(1000, 10);
+            scale(1000, 10, false);
+            scale(1000, 10, true);
             slow_consumer(10);
+            scenarios::blocked_reader(10);
             nats::nats(200_000, 200);
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow, nats or python"
+                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow, block, nats or python"
             );
             std::process::exit(2);
         }

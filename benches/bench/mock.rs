@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use binance_mock::{Faults, MockConfig, MockEvent, MockExchange, Rate};
+use binance_mock::{Faults, MockConfig, MockEvent, MockExchange, Rate, TlsIdentity};
 
 /// The argument that makes the benchmark executable serve the mock.
 pub(crate) const MOCK_ROLE: &str = "__mock";
@@ -31,6 +31,8 @@ pub(crate) struct MockSpec {
     /// Instead of the mock exchange, the pre-encoded sender of [`crate::preencoded`]:
     /// `count` ETHUSDT trades at almost no CPU cost to the sender.
     pub(crate) preencoded: bool,
+    /// Serve `wss://` with a certificate made for this run (its CA in [`MockProcess::ca`]).
+    pub(crate) tls: bool,
 }
 
 impl MockSpec {
@@ -67,6 +69,9 @@ impl MockSpec {
         if self.preencoded {
             args.push("--preencoded".to_owned());
         }
+        if self.tls {
+            args.push("--tls".to_owned());
+        }
         args
     }
 
@@ -82,6 +87,7 @@ impl MockSpec {
                 "--micros" => spec.micros = true,
                 "--market" => spec.market = true,
                 "--preencoded" => spec.preencoded = true,
+                "--tls" => spec.tls = true,
                 other => panic!("mock: unknown option {other}"),
             }
         }
@@ -125,9 +131,16 @@ pub(crate) fn serve(args: &[String]) {
     drop(exchange);
 }
 
-/// Starts the mock exchange, prints its URL, and forwards its connection events as lines.
+/// Starts the mock exchange, prints its URL (after its CA's path, with TLS), and forwards
+/// its connection events as lines.
 fn start_exchange(spec: &MockSpec) -> MockExchange {
-    let exchange = MockExchange::start(spec.config()).expect("mock exchange starts");
+    let mut config = spec.config();
+    if spec.tls {
+        let (ca_path, identity) = tls_identity();
+        println!("ca {}", ca_path.display());
+        config = config.tls(identity);
+    }
+    let exchange = MockExchange::start(config).expect("mock exchange starts");
     let started = Instant::now();
     println!("url {}", exchange.url());
     let events = exchange.events().clone();
@@ -149,6 +162,25 @@ fn start_exchange(spec: &MockSpec) -> MockExchange {
     exchange
 }
 
+/// A self-signed certificate for `localhost` and 127.0.0.1, made now; its PEM is written to
+/// a temp file for the listener's `--ca-cert`.
+fn tls_identity() -> (std::path::PathBuf, TlsIdentity) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("self-signed certificate");
+    let pem = certified.cert.pem();
+    let path = std::env::temp_dir().join(format!(
+        "binance-listen-bench-ca-{}.pem",
+        std::process::id()
+    ));
+    std::fs::write(&path, &pem).expect("the CA file is written");
+    let identity = TlsIdentity {
+        cert_pem: pem.into_bytes(),
+        key_pem: certified.signing_key.serialize_pem().into_bytes(),
+    };
+    (path, identity)
+}
+
 fn since(started: Instant, at: Instant) -> u64 {
     at.saturating_duration_since(started).as_micros() as u64
 }
@@ -159,6 +191,7 @@ pub(crate) struct MockProcess {
     child: Child,
     stdin: Option<ChildStdin>,
     url: String,
+    ca: Option<String>,
     events: Receiver<Event>,
 }
 
@@ -174,11 +207,18 @@ impl MockProcess {
             .expect("mock process starts");
         let stdin = child.stdin.take();
         let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let url = lines
-            .next()
-            .and_then(Result::ok)
-            .and_then(|line| line.strip_prefix("url ").map(str::to_owned))
-            .expect("the mock prints its URL");
+        let mut ca = None;
+        let url = loop {
+            let line = lines
+                .next()
+                .and_then(Result::ok)
+                .expect("the mock prints its URL");
+            if let Some(path) = line.strip_prefix("ca ") {
+                ca = Some(path.to_owned());
+            } else if let Some(url) = line.strip_prefix("url ") {
+                break url.to_owned();
+            }
+        };
         let (sender, events) = mpsc::channel();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
@@ -201,8 +241,14 @@ impl MockProcess {
             child,
             stdin,
             url,
+            ca,
             events,
         }
+    }
+
+    /// The CA certificate's path, for `--ca-cert`, when serving `wss://`.
+    pub(crate) fn ca(&self) -> Option<&str> {
+        self.ca.as_deref()
     }
 
     /// `ws://127.0.0.1:<port>`.

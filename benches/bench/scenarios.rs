@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::child::{process_cpu, process_memory};
+use crate::child::{process_cpu, process_memory, threads_cpu};
 use crate::mock::{Event, MockProcess, MockSpec};
 use crate::{field, listener_command, micros, percentile, spawn_listener, unix_micros};
 
@@ -141,11 +141,20 @@ pub(crate) fn rollover(seconds: u64) {
 
 /// `symbols` symbols at 1 trade/s each in one listener: once every one is connected,
 /// resident memory, threads and CPU over `seconds`.
-pub(crate) fn scale(symbols: u64, seconds: u64) {
-    println!("== scale: {symbols} symbols × 1 trade/s in one process, measured over {seconds} s");
-    let mock = MockProcess::start(&MockSpec::per_second(1.0));
+pub(crate) fn scale(symbols: u64, seconds: u64, tls: bool) {
+    let scheme = if tls { "wss" } else { "ws" };
+    println!(
+        "== scale: {symbols} symbols × 1 trade/s in one process over {scheme}://, measured over {seconds} s"
+    );
+    let mock = MockProcess::start(&MockSpec {
+        tls,
+        ..MockSpec::per_second(1.0)
+    });
     let names: Vec<String> = (0..symbols).map(|n| format!("S{n:04}USDT")).collect();
     let mut args = vec!["--endpoint", mock.url(), "-q"];
+    if let Some(ca) = mock.ca() {
+        args.extend(["--ca-cert", ca]);
+    }
     args.extend(names.iter().map(String::as_str));
     let mut child = spawn_listener(&args);
     let mut stdout = child.stdout.take().expect("stdout");
@@ -197,6 +206,52 @@ pub(crate) fn scale(symbols: u64, seconds: u64) {
         cpu.as_secs_f64() * 1e3
     );
     println!("  lines written    {lines}");
+}
+
+/// One symbol at full rate behind `--delay 10ms` with `--overflow block`: the reader waits
+/// for room (parked, not spinning). Its CPU share over `seconds`, from its thread's own times.
+pub(crate) fn blocked_reader(seconds: u64) {
+    println!(
+        "== blocked reader: 1 symbol as fast as loopback allows, --overflow block, --delay 10ms, {seconds} s"
+    );
+    let mock = MockProcess::start(&MockSpec::unlimited());
+    let duration = format!("{}s", seconds + 2);
+    let mut child = listener_command()
+        .args([
+            "--endpoint",
+            mock.url(),
+            "--overflow",
+            "block",
+            "--delay",
+            "10ms",
+        ])
+        .args(["--duration", &duration, "-q", "ETHUSDT"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("listener starts");
+    let pid = child.id();
+    // The queue fills within the first second; measure after.
+    std::thread::sleep(Duration::from_secs(1));
+    let (reader_start, process_start) = (threads_cpu(pid, "ws-"), process_cpu(pid));
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let (reader, process) = (
+        threads_cpu(pid, "ws-").saturating_sub(reader_start),
+        process_cpu(pid).saturating_sub(process_start),
+    );
+    let elapsed = window.elapsed().as_secs_f64();
+    let _ = child.wait();
+    println!(
+        "  reader thread    {:.2} % of a core ({:.0} ms over {elapsed:.1} s)",
+        reader.as_secs_f64() * 100.0 / elapsed,
+        reader.as_secs_f64() * 1e3
+    );
+    println!(
+        "  whole process    {:.2} % of a core (the processor's 100 lines/s included)",
+        process.as_secs_f64() * 100.0 / elapsed
+    );
 }
 
 /// One symbol at full rate behind `--delay 10ms`: resident memory sampled every second
