@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
+use crossbeam_channel::{Receiver, after, never, select, unbounded};
 use tracing::{error, info};
 
-use binance_streams::{Decoder, Endpoint, Symbol};
+use binance_streams::Symbol;
 
+use super::pipelines::{Pipeline, Shared, start_pipeline, unix_micros};
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
@@ -20,17 +21,14 @@ use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
 use crate::control::stop::StopToken;
 use crate::output::OutputFormat;
-use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
+use crate::output::batch::{LineOutput, StdoutOutput};
 use crate::output::heading::Heading;
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
-use crate::pipeline::processor::{Processor, spawn_processor};
-use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
-use crate::pipeline::reader::{Reader, spawn_reader};
 use crate::stats::metrics::{MetricsServer, MetricsSource, SharedLabels, spawn_metrics_server};
 use crate::stats::report::{StatsFormat, StatsSource, spawn_reporter};
-use crate::stats::{SymbolStats, summary_json_lines, summary_lines};
+use crate::stats::{summary_json_lines, summary_lines};
 use crate::util::duration::format_duration;
 use crate::util::stderr;
 
@@ -40,16 +38,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(750);
 
 /// After killing stuck handlers, how long their processors get to notice.
 const HANDLER_KILL_GRACE: Duration = Duration::from_millis(150);
-
-/// One symbol's running pipeline.
-struct Pipeline {
-    symbol: Symbol,
-    stop: StopToken,
-    stats: Arc<SymbolStats>,
-    /// The symbol's queue: its depth for `--stats`, its leftovers at the end.
-    queue: QueueHandle,
-    threads: Vec<JoinHandle<()>>,
-}
 
 /// Why the run ended.
 enum Ending {
@@ -91,11 +79,12 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         _ => None,
     };
     let (endpoint, _simulation) = match &config.source {
-        Source::Exchange(endpoint) => (endpoint.clone(), None),
+        Source::Exchange(endpoint) => (Some(endpoint.clone()), None),
         Source::Simulate => {
             let simulation = simulation::start(config.market, config.simulate_rate)?;
-            (simulation.endpoint(), Some(simulation))
+            (Some(simulation.endpoint()), Some(simulation))
         }
+        Source::Replay(_) => (None, None),
     };
     let connector = Arc::new(
         Connector::new(&config.ca_certs, config.connection.max_frame_bytes)
@@ -116,7 +105,9 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         outputs.push((stop, output));
     }
     let shared = Shared {
-        endpoint: &endpoint,
+        endpoint: endpoint.as_ref(),
+        run_us: unix_micros(),
+        started: Instant::now(),
         connector: &connector,
         limiter: &limiter,
         events: &events,
@@ -177,7 +168,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
             pipelines.iter().map(|p| Arc::clone(&p.stats)).collect(),
         )
         .ok(),
-        Source::Simulate => None,
+        Source::Simulate | Source::Replay(_) => None,
     };
 
     let (ending, failures) = wait_for_end(config, &inbox, pipelines.len());
@@ -247,14 +238,6 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     }
 }
 
-/// What every pipeline shares.
-struct Shared<'a> {
-    endpoint: &'a Endpoint,
-    connector: &'a Arc<Connector>,
-    limiter: &'a Arc<ConnectLimiter>,
-    events: &'a Sender<AppEvent>,
-}
-
 /// Says up front when Binance's connection limit will make a large start slow.
 fn announce_connection_pacing(config: &Config, limiter: &ConnectLimiter) {
     let symbols = u32::try_from(config.symbols.len()).unwrap_or(u32::MAX);
@@ -269,74 +252,6 @@ fn announce_connection_pacing(config: &Config, limiter: &ConnectLimiter) {
             format_duration(last)
         );
     }
-}
-
-fn start_pipeline(
-    config: &Config,
-    index: usize,
-    symbol: &Symbol,
-    shared: &Shared<'_>,
-    stop: StopToken,
-    output: Box<dyn LineOutput>,
-) -> std::io::Result<Pipeline> {
-    let Shared {
-        endpoint,
-        connector,
-        limiter,
-        events,
-    } = shared;
-    let stats = Arc::new(SymbolStats::new(
-        config.stats.is_some() || config.metrics.is_some(),
-    ));
-    let bounds = QueueBounds {
-        frames: config.queue_capacity,
-        bytes: config.queue_bytes,
-    };
-    let (frames, receiver) = frame_queue(bounds, config.overflow);
-    let queue = receiver.handle();
-    let processor = spawn_processor(Processor {
-        symbol: symbol.clone(),
-        decoder: Decoder::new(symbol, &config.kinds),
-        format: config.format,
-        delay: config.delays.get(index).copied().unwrap_or_default(),
-        max_messages: config.max_messages,
-        gap_markers: config.gap_markers,
-        frames: receiver,
-        stop: stop.clone(),
-        stats: Arc::clone(&stats),
-        sink: LineSink::new(output),
-        events: (*events).clone(),
-    })?;
-    let reader = spawn_reader(
-        Reader {
-            symbol: symbol.clone(),
-            decoder: Decoder::new(symbol, &config.kinds),
-            url: endpoint.stream_url(symbol, &config.kinds),
-            endpoint: (*endpoint).clone(),
-            connector: Arc::clone(connector),
-            limiter: Arc::clone(limiter),
-            settings: config.connection,
-            stop: stop.clone(),
-            stats: Arc::clone(&stats),
-            events: (*events).clone(),
-        },
-        frames,
-    );
-    let reader = match reader {
-        Ok(reader) => reader,
-        Err(error) => {
-            stop.trigger();
-            let _ = processor.join();
-            return Err(error);
-        }
-    };
-    Ok(Pipeline {
-        symbol: symbol.clone(),
-        stop,
-        stats,
-        queue,
-        threads: vec![reader, processor],
-    })
 }
 
 /// Starts serving `/metrics` and `/healthz` when `--metrics` is on.

@@ -19,6 +19,7 @@ use super::values::{
 };
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
+use crate::record::Rotate;
 use crate::stats::metrics::parse_metrics_addr;
 use crate::stats::report::StatsFormat;
 
@@ -33,6 +34,8 @@ Examples:
   binance-listen --max-messages 100 --format raw BTCUSDT > trades.jsonl
   binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
   binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
+  binance-listen --record rec/ BTCUSDT               keep every frame, zstd, a file per hour
+  binance-listen replay rec/ --speed max             play a recording through the pipeline
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
   binance-listen --symbols-file symbols.txt BTCUSDT   the file's symbols too, one per line
   binance-listen --format pretty --color always ETHUSDT | less -R
@@ -41,7 +44,7 @@ Examples:
   binance-listen man | man -l -                      the manual page
 
 Reserved words: the lower-case words completions, man, tail, replay and help are
-subcommands when they come first (tail and replay are kept for later versions), never
+subcommands when they come first (tail is kept for a later version), never
 symbols. To listen to a symbol so named, write it in upper case (MAN) or after --
 (binance-listen -- man).
 
@@ -136,6 +139,16 @@ pub(crate) struct Cli {
     /// $BINANCE_LISTEN_SYMBOL set; a slow handler holds back only its own symbol
     #[arg(long, value_name = "CMD")]
     pub(crate) exec: Option<String>,
+
+    /// Also record every frame exactly as received, with its receive time, per symbol and
+    /// stream, zstd-compressed: DIR/<market>/<SYMBOL>/<stream>/2026-11-28T14.jsonl.zst.
+    /// Runs beside any output; `binance-listen replay DIR` plays it back
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<PathBuf>,
+
+    /// When --record starts a new file per stream: hourly or daily (UTC) [default: hourly]
+    #[arg(long, value_name = "hourly|daily", requires = "record")]
+    pub(crate) rotate: Option<Rotate>,
 
     /// Mark holes in the data in the output itself: one JSON line (`"event":"gap"`) for each
     /// gap in ids, break in a futures update chain, restarted sequence and run of overflow

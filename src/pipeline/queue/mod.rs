@@ -178,6 +178,8 @@ pub(crate) struct FrameReceiver {
     published: u64,
     /// The reader's `dropped_frames` when last read.
     dropped_seen: u64,
+    /// The reader is gone and every frame it queued was taken.
+    exhausted: bool,
 }
 
 /// Creates a queue with `bounds`: the reader's [`FrameSender`] and the processor's
@@ -215,6 +217,7 @@ pub(crate) fn frame_queue(
         popped_bytes: 0,
         published: 0,
         dropped_seen: 0,
+        exhausted: false,
     };
     (frames, receiver)
 }
@@ -339,7 +342,9 @@ impl FrameSender {
 impl FrameReceiver {
     /// The next frame if one is waiting.
     pub(crate) fn try_recv(&mut self) -> Result<Frame, TryRecvError> {
-        let frame = self.receiver.try_recv()?;
+        let frame = self.receiver.try_recv().inspect_err(|error| {
+            self.exhausted |= *error == TryRecvError::Disconnected;
+        })?;
         self.taken(&frame);
         Ok(frame)
     }
@@ -348,11 +353,20 @@ impl FrameReceiver {
     pub(crate) fn recv_or_stop(&mut self, stop: &StopToken) -> Option<Frame> {
         self.publish();
         let frame = select! {
-            recv(self.receiver) -> frame => frame.ok(),
+            recv(self.receiver) -> frame => {
+                self.exhausted |= frame.is_err();
+                frame.ok()
+            }
             recv(stop.wake_channel()) -> _ => None,
         }?;
         self.taken(&frame);
         Some(frame)
+    }
+
+    /// Whether the reader is gone and its last frame taken: a replay's source reached the
+    /// end of its files (a live reader leaves only when the pipeline stops or fails).
+    pub(crate) fn is_exhausted(&self) -> bool {
+        self.exhausted
     }
 
     /// Frames the reader dropped to overflow since the last call: a load of a line the

@@ -1,0 +1,145 @@
+//! Recording (`--record DIR`): every frame a symbol's reader queues is also kept on disk,
+//! exactly as received, with its receive time and connection number, per stream, in
+//! zstd-compressed files rotated by UTC hour or day ([`layout`], [`format`]).
+//!
+//! The reader hands each frame to a [`RecordTap`] right before queueing it, so frames the
+//! queue then drops to overflow are recorded all the same. The tap costs the reader a
+//! reference-count increment and a non-blocking send into the recorder thread's own bounded
+//! buffer (`rec-<SYMBOL>`, [`writer`]); a recorder that cannot keep up never slows the
+//! reader: the frame is dropped from the recording and counted, and its number is missing
+//! from the file, where `replay --check` finds it. Without `--record` the reader holds no
+//! tap and pays one branch per frame.
+
+pub(crate) mod format;
+pub(crate) mod layout;
+mod writer;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Sender, TrySendError, bounded};
+use tungstenite::Utf8Bytes;
+
+use binance_streams::{Market, StreamKind, Symbol};
+pub(crate) use layout::Rotate;
+
+/// Frames waiting for the recorder, at most (per symbol): a few seconds of a busy stream.
+const TAP_FRAMES: usize = 16_384;
+
+/// Payload bytes waiting for the recorder, at most (per symbol), whatever the frame count.
+const TAP_BYTES: u64 = 32 << 20;
+
+/// Where and how to record (`--record`, `--rotate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordSettings {
+    /// The recording's root directory.
+    pub(crate) dir: PathBuf,
+    /// When files rotate.
+    pub(crate) rotate: Rotate,
+}
+
+/// One frame on its way to the recorder.
+struct Tapped {
+    payload: Utf8Bytes,
+    recv_time_us: u64,
+    connection: u32,
+    number: u64,
+}
+
+/// The reader's end of its recorder: offers every frame, never waits.
+#[derive(Debug)]
+pub(crate) struct RecordTap {
+    sender: Option<Sender<Tapped>>,
+    /// Frames offered so far: the next frame's number is this plus one.
+    offered: u64,
+    counters: Arc<TapCounters>,
+}
+
+impl std::fmt::Debug for Tapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tapped")
+            .field("number", &self.number)
+            .finish()
+    }
+}
+
+/// What the tap and the recorder share.
+#[derive(Debug, Default)]
+struct TapCounters {
+    /// Payload bytes offered and not yet taken by the recorder.
+    waiting_bytes: AtomicU64,
+    /// Frames the recorder could not take (it was behind, or it had stopped).
+    dropped: AtomicU64,
+}
+
+impl RecordTap {
+    /// Offers a frame to the recorder: queued, or counted dropped when the recorder is
+    /// behind. Once the recorder has stopped (a disk error, reported by it), nothing more
+    /// is offered.
+    #[inline]
+    pub(crate) fn offer(&mut self, payload: &Utf8Bytes, recv_time_us: u64, connection: u32) {
+        self.offered += 1;
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        let bytes = payload.len() as u64;
+        let waiting = self.counters.waiting_bytes.load(Ordering::Relaxed);
+        if waiting + bytes > TAP_BYTES && waiting > 0 {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let tapped = Tapped {
+            payload: payload.clone(),
+            recv_time_us,
+            connection,
+            number: self.offered,
+        };
+        match sender.try_send(tapped) {
+            Ok(()) => {
+                self.counters
+                    .waiting_bytes
+                    .fetch_add(bytes, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_)) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => self.sender = None,
+        }
+    }
+}
+
+/// What a recorder needs to know of its symbol.
+pub(crate) struct Recording<'a> {
+    /// Where and how.
+    pub(crate) settings: &'a RecordSettings,
+    /// The market, first folder under the root.
+    pub(crate) market: Market,
+    /// The symbol recorded.
+    pub(crate) symbol: &'a Symbol,
+    /// The connection's kinds.
+    pub(crate) kinds: &'a [StreamKind],
+    /// The run's start, µs since the Unix epoch: the same for every symbol of a run.
+    pub(crate) run: u64,
+}
+
+/// Starts `symbol`'s recorder thread; returns the tap for its reader. The thread ends once
+/// the tap is dropped and everything it took is written.
+///
+/// # Errors
+/// The OS refused to create the thread.
+pub(crate) fn spawn_recorder(recording: &Recording<'_>) -> io::Result<(RecordTap, JoinHandle<()>)> {
+    let (sender, receiver) = bounded(TAP_FRAMES);
+    let counters = Arc::new(TapCounters::default());
+    let thread = writer::spawn(recording, receiver, Arc::clone(&counters))?;
+    Ok((
+        RecordTap {
+            sender: Some(sender),
+            offered: 0,
+            counters,
+        },
+        thread,
+    ))
+}

@@ -1,0 +1,317 @@
+//! Finding recorded files and reading their lines. A path is a file or a directory searched
+//! for `*.jsonl.zst`, `*.zst` and `*.jsonl` files; a file is a recording when its first line
+//! is a recording header ([`Header`]), else a plain file of raw frames (one per line, as
+//! `--format raw` writes them).
+//!
+//! Lines are read in large chunks and handed out as slices of them (no copy per line). A
+//! file that ends inside a zstd frame or inside a line (a run killed mid-write) yields every
+//! whole line before the damage and then says what it lost ([`Lines::damage`]).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use tungstenite::Bytes;
+
+use crate::record::format::{Header, Record, parse_record};
+
+/// Bytes read at a time.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// A file to replay: its path and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordedFile {
+    pub(crate) path: PathBuf,
+    /// Its header; for a file of raw frames, one made up from its first frame.
+    pub(crate) header: Header,
+    /// A file of raw frames, without a header or receive times.
+    pub(crate) raw: bool,
+}
+
+/// Every file under `paths`, with its header, in path order.
+///
+/// # Errors
+/// A path that does not exist or cannot be read, or a file whose first line is neither a
+/// header nor a frame naming its symbol; the message names it.
+pub(crate) fn discover(paths: &[PathBuf]) -> Result<Vec<RecordedFile>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
+        if metadata.is_dir() {
+            walk(path, &mut found)?;
+        } else {
+            found.push(path.clone());
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+        .into_iter()
+        .filter_map(|path| describe(path).transpose())
+        .collect()
+}
+
+/// The recording-like files under `dir`.
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot read '{}': {error}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|error| format!("cannot read '{}': {error}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.ends_with(".zst") || name.ends_with(".jsonl"))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a file's first line for its header; `None` for an empty file.
+fn describe(path: PathBuf) -> Result<Option<RecordedFile>, String> {
+    let mut lines =
+        Lines::open(&path).map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
+    let Some(first) = lines.next_line() else {
+        return Ok(None);
+    };
+    if let Some(header) = Header::parse(&first) {
+        return Ok(Some(RecordedFile {
+            path,
+            header,
+            raw: false,
+        }));
+    }
+    let symbol = frame_symbol(&first).ok_or_else(|| {
+        format!(
+            "'{}' is neither a recording nor a file of raw frames naming their symbol",
+            path.display()
+        )
+    })?;
+    Ok(Some(RecordedFile {
+        header: Header {
+            binance_listen_recording: 0,
+            market: String::new(),
+            symbol,
+            stream: "raw".to_owned(),
+            kinds: Vec::new(),
+            run: 0,
+        },
+        path,
+        raw: true,
+    }))
+}
+
+/// The symbol a raw frame names: a combined wrapper's stream (`"stream":"ethusdt@…"`) or
+/// the payload's `"s"`, uppercase.
+fn frame_symbol(frame: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(frame).ok()?;
+    let symbol = if let Some(rest) = text.strip_prefix(r#"{"stream":""#) {
+        rest.split('@').next()?
+    } else {
+        let at = text.find(r#""s":""#)? + 5;
+        text[at..].split('"').next()?
+    };
+    (!symbol.is_empty()).then(|| symbol.to_ascii_uppercase())
+}
+
+/// The lines of one file, compressed or not.
+pub(crate) struct Lines {
+    reader: Box<dyn Read + Send>,
+    /// Read and not yet handed out.
+    chunk: Bytes,
+    ended: bool,
+    /// What went wrong at the end, if the file did not end cleanly.
+    damage: Option<String>,
+}
+
+impl Lines {
+    /// Opens `path`; zstd-compressed when its name ends in `.zst`.
+    ///
+    /// # Errors
+    /// The file cannot be opened.
+    pub(crate) fn open(path: &Path) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let compressed = path.extension().is_some_and(|ext| ext == "zst");
+        let reader: Box<dyn Read + Send> = if compressed {
+            Box::new(zstd::stream::read::Decoder::new(file)?)
+        } else {
+            Box::new(io::BufReader::new(file))
+        };
+        Ok(Self {
+            reader,
+            chunk: Bytes::new(),
+            ended: false,
+            damage: None,
+        })
+    }
+
+    /// The next whole line, without its newline; `None` at the end (or at the damage).
+    pub(crate) fn next_line(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(at) = self.chunk.iter().position(|&byte| byte == b'\n') {
+                let line = self.chunk.slice(..at);
+                self.chunk = self.chunk.slice(at + 1..);
+                return Some(line);
+            }
+            if self.ended {
+                if !self.chunk.is_empty() && self.damage.is_none() {
+                    self.damage = Some(format!(
+                        "ends inside a line ({} bytes after the last whole one)",
+                        self.chunk.len()
+                    ));
+                }
+                return None;
+            }
+            self.refill();
+        }
+    }
+
+    /// Reads the next chunk after what is left of this one.
+    fn refill(&mut self) {
+        let mut next = Vec::with_capacity(CHUNK_BYTES + self.chunk.len());
+        next.extend_from_slice(&self.chunk);
+        let start = next.len();
+        next.resize(start + CHUNK_BYTES, 0);
+        let mut filled = start;
+        while filled < next.len() {
+            match self.reader.read(&mut next[filled..]) {
+                Ok(0) => {
+                    self.ended = true;
+                    break;
+                }
+                Ok(read) => filled += read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    self.ended = true;
+                    self.damage = Some(format!("is cut short ({error})"));
+                    break;
+                }
+            }
+        }
+        next.truncate(filled);
+        self.chunk = Bytes::from(next);
+    }
+
+    /// How the file ended badly, once [`next_line`](Self::next_line) has returned `None`.
+    pub(crate) fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
+    }
+}
+
+/// Reads the records of one file, header skipped; raw frames get their event time as
+/// their receive time (the last one's, or 0, if they name none).
+pub(crate) struct Records {
+    lines: Lines,
+    raw: bool,
+    /// Lines read, for the numbers of raw frames.
+    read: u64,
+    last_time_us: u64,
+    /// Lines that were neither a header nor a record.
+    pub(crate) unreadable: u64,
+}
+
+impl Records {
+    /// Opens `file`.
+    ///
+    /// # Errors
+    /// The file cannot be opened.
+    pub(crate) fn open(file: &RecordedFile) -> io::Result<Self> {
+        Ok(Self {
+            lines: Lines::open(&file.path)?,
+            raw: file.raw,
+            read: 0,
+            last_time_us: 0,
+            unreadable: 0,
+        })
+    }
+
+    /// The next record, `None` at the end.
+    pub(crate) fn next_record(&mut self) -> Option<Record> {
+        loop {
+            let line = self.lines.next_line()?;
+            self.read += 1;
+            if self.raw {
+                if line.is_empty() {
+                    continue;
+                }
+                if let Some(time_us) = event_time_us(&line) {
+                    self.last_time_us = time_us;
+                }
+                return Some(Record {
+                    recv_time_us: self.last_time_us,
+                    connection: 1,
+                    number: self.read,
+                    frame: line,
+                });
+            }
+            match parse_record(&line) {
+                Some(record) => return Some(record),
+                None if self.read == 1 && Header::parse(&line).is_some() => {}
+                None => self.unreadable += 1,
+            }
+        }
+    }
+
+    /// How the file ended badly, once it has ended.
+    pub(crate) fn damage(&self) -> Option<&str> {
+        self.lines.damage()
+    }
+}
+
+/// A raw frame's event time (`"E":<ms>`), in µs.
+fn event_time_us(frame: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(frame).ok()?;
+    let at = text.find(r#""E":"#)? + 4;
+    let digits: &str = &text[at..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse::<u64>().ok()?.checked_mul(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_frames_name_their_symbol_and_time() {
+        assert_eq!(
+            frame_symbol(br#"{"e":"trade","E":12,"s":"ETHUSDT"}"#).as_deref(),
+            Some("ETHUSDT")
+        );
+        assert_eq!(
+            frame_symbol(br#"{"stream":"bnbusdt@trade","data":{}}"#).as_deref(),
+            Some("BNBUSDT")
+        );
+        assert_eq!(frame_symbol(b"{}"), None);
+        assert_eq!(
+            event_time_us(br#"{"e":"trade","E":12,"s":"X"}"#),
+            Some(12_000)
+        );
+    }
+
+    #[test]
+    fn a_torn_compressed_file_gives_its_whole_lines_and_says_so() {
+        let dir = std::env::temp_dir().join(format!("bl-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("torn.jsonl.zst");
+        let mut bytes = zstd::bulk::compress(b"one\ntwo\n", 3).unwrap();
+        let second = zstd::bulk::compress(b"three\nfour\n", 3).unwrap();
+        bytes.extend_from_slice(&second[..second.len() - 3]);
+        std::fs::write(&path, bytes).unwrap();
+        let mut lines = Lines::open(&path).unwrap();
+        let mut got = Vec::new();
+        while let Some(line) = lines.next_line() {
+            got.push(String::from_utf8(line.to_vec()).unwrap());
+        }
+        assert_eq!(got[..2], ["one", "two"]);
+        assert!(lines.damage().is_some(), "{got:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
