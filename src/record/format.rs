@@ -19,6 +19,10 @@
 //! line. `kinds` are the connection's stream kinds (a combined connection wraps its frames),
 //! `run` the recording run's start (µs): runs order by it.
 //!
+//! A file the recorder closed (its slot ended, or the run stopped) ends with an end mark,
+//! `{"binance_listen_end":1,"frames":1234}`: a file without one was cut short (its run was
+//! killed, or it is still being written).
+//!
 //! The fields come in this order, always: replay reads them by position, without a JSON
 //! parser, so it keeps up with the pipeline.
 
@@ -65,6 +69,23 @@ impl Header {
         }
         serde_json::from_slice(line).ok()
     }
+}
+
+/// The start of the end mark's line.
+const END_START: &[u8] = br#"{"binance_listen_end":"#;
+
+/// The end mark: the last line of a file the recorder closed, with its frame count.
+pub(crate) fn end_line(frames: u64) -> Vec<u8> {
+    format!("{{\"binance_listen_end\":{FORMAT_VERSION},\"frames\":{frames}}}\n").into_bytes()
+}
+
+/// The frame count of an end mark; `None` if `line` is not one.
+pub(crate) fn parse_end(line: &[u8]) -> Option<u64> {
+    if !line.starts_with(END_START) {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    value.get("frames")?.as_u64()
 }
 
 /// One recorded frame.
@@ -219,5 +240,13 @@ mod tests {
         assert!(line.starts_with(HEADER_START));
         assert_eq!(Header::parse(&line[..line.len() - 1]), Some(header));
         assert_eq!(Header::parse(br#"{"t":1}"#), None);
+    }
+
+    #[test]
+    fn end_marks_round_trip() {
+        let line = end_line(1234);
+        assert_eq!(line, b"{\"binance_listen_end\":1,\"frames\":1234}\n");
+        assert_eq!(parse_end(&line[..line.len() - 1]), Some(1234));
+        assert_eq!(parse_end(br#"{"t":1}"#), None);
     }
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use tracing::{error, warn};
 
-use super::format::{FORMAT_VERSION, Header, push_record};
+use super::format::{FORMAT_VERSION, Header, end_line, push_record};
 use super::layout::{Rotate, slot_file, stream_dir};
 use super::{Recording, TapCounters, Tapped};
 
@@ -53,6 +53,8 @@ struct StreamFile {
     wrapper_prefix: String,
     /// The slot of the open file, and the file.
     open: Option<(u64, File, PathBuf)>,
+    /// Frames in the open file.
+    frames: u64,
     /// Lines not yet written.
     pending: Vec<u8>,
 }
@@ -86,6 +88,7 @@ pub(super) fn spawn(
             name: kind.name(),
             wrapper_prefix: format!(r#"{{"stream":"{lower}@{}""#, kind.name()),
             open: None,
+            frames: 0,
             pending: Vec::new(),
         })
         .collect();
@@ -93,6 +96,7 @@ pub(super) fn spawn(
         name: UNKNOWN_STREAM.to_owned(),
         wrapper_prefix: String::new(),
         open: None,
+        frames: 0,
         pending: Vec::new(),
     });
     let recorder = Recorder {
@@ -163,7 +167,7 @@ impl Recorder {
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     for index in 0..self.streams.len() {
-                        self.flush(index)?;
+                        self.close(index)?;
                     }
                     return Ok(());
                 }
@@ -203,10 +207,11 @@ impl Recorder {
             Some((open, _, _)) => slot > *open,
         };
         if starts {
-            self.flush(index)?;
+            self.close(index)?;
             self.open(index, slot)?;
         }
         let stream = &mut self.streams[index];
+        stream.frames += 1;
         push_record(
             &mut stream.pending,
             tapped.recv_time_us,
@@ -254,8 +259,23 @@ impl Recorder {
             run: self.run,
         };
         let stream = &mut self.streams[index];
-        stream.pending.extend_from_slice(&header.line());
         stream.open = Some((slot, file, path));
+        stream.frames = 0;
+        // The header goes out at once, in a zstd frame of its own: a file is never found
+        // empty, whenever its run is killed.
+        stream.pending.extend_from_slice(&header.line());
+        self.flush(index)
+    }
+
+    /// Ends a stream's open file (if any) with its end mark: the file is complete.
+    fn close(&mut self, index: usize) -> Result<(), Failure> {
+        let stream = &mut self.streams[index];
+        if stream.open.is_none() {
+            return Ok(());
+        }
+        stream.pending.extend_from_slice(&end_line(stream.frames));
+        self.flush(index)?;
+        self.streams[index].open = None;
         Ok(())
     }
 

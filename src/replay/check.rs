@@ -210,7 +210,7 @@ pub(crate) fn render(report: &Report) -> String {
         for damage in &row.damaged {
             let _ = writeln!(
                 out,
-                "truncated: {damage}; the whole frames before it are readable"
+                "truncated: {damage}"
             );
         }
         if row.unreadable > 0 {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use tungstenite::Bytes;
 
-use crate::record::format::{Header, Record, parse_record};
+use crate::record::format::{Header, Record, parse_end, parse_record};
 
 /// Bytes read at a time.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -214,6 +214,10 @@ pub(crate) struct Records {
     last_time_us: u64,
     /// Lines that were neither a header nor a record.
     pub(crate) unreadable: u64,
+    /// Records read.
+    records: u64,
+    /// The frame count of the end mark, once read.
+    end: Option<u64>,
 }
 
 impl Records {
@@ -228,6 +232,8 @@ impl Records {
             read: 0,
             last_time_us: 0,
             unreadable: 0,
+            records: 0,
+            end: None,
         })
     }
 
@@ -251,16 +257,39 @@ impl Records {
                 });
             }
             match parse_record(&line) {
-                Some(record) => return Some(record),
+                Some(record) => {
+                    self.records += 1;
+                    return Some(record);
+                }
                 None if self.read == 1 && Header::parse(&line).is_some() => {}
-                None => self.unreadable += 1,
+                None => match parse_end(&line) {
+                    Some(frames) => self.end = Some(frames),
+                    None => self.unreadable += 1,
+                },
             }
         }
     }
 
-    /// How the file ended badly, once it has ended.
-    pub(crate) fn damage(&self) -> Option<&str> {
-        self.lines.damage()
+    /// How the file ended badly, once it has ended: cut inside a line or a zstd frame, or
+    /// (a recording) without its end mark, or with fewer frames than its end mark says.
+    pub(crate) fn damage(&self) -> Option<String> {
+        if let Some(damage) = self.lines.damage() {
+            return Some(damage.to_owned());
+        }
+        if self.raw {
+            return None;
+        }
+        match self.end {
+            None => Some(
+                "has no end mark: its run was stopped without closing it (kill -9, power loss), or it is still being written; its last second or so may be missing"
+                    .to_owned(),
+            ),
+            Some(frames) if frames != self.records => Some(format!(
+                "holds {} frames where its end mark counts {frames}",
+                self.records
+            )),
+            Some(_) => None,
+        }
     }
 }
 

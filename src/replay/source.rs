@@ -91,10 +91,7 @@ impl Cursor {
                     return;
                 }
                 if let Some(damage) = records.damage() {
-                    warn!(
-                        "{} {damage}: replayed its whole frames before that (a run stopped mid-write)",
-                        path.display()
-                    );
+                    warn!("{} {damage}; its whole frames were replayed", path.display());
                 }
                 self.reading = None;
             }

@@ -13,6 +13,7 @@ mod liveness;
 mod memory;
 mod metrics;
 mod reconnect;
+mod record;
 mod sequence;
 mod shell;
 mod shutdown;
