@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench --bench bench                     # every scenario, default sizes
 //! cargo bench --bench bench -- throughput [MESSAGES] [RUNS]   # JSON and raw lines, bare client
+//! cargo bench --bench bench -- replay [MESSAGES] [RUNS]   # record, then replay --speed max
 //! cargo bench --bench bench -- isolation [RATE] [SECONDS]
 //! cargo bench --bench bench -- reconnect [SECONDS]
 //! cargo bench --bench bench -- rollover [SECONDS]
@@ -23,6 +24,7 @@
 mod child;
 mod mock;
 mod preencoded;
+mod replay;
 mod scenarios;
 mod throughput;
 
@@ -54,6 +56,7 @@ fn main() {
         Some(mock::MOCK_ROLE) => mock::serve(&args[1..]),
         Some(throughput::BARE_ROLE) => throughput::run_bare_client(&args[1..]),
         Some("throughput") => throughput(number(1, 2_000_000), number(2, DEFAULT_RUNS)),
+        Some("replay") => replay::replay(number(1, 1_000_000), number(2, DEFAULT_RUNS)),
         Some("isolation") => isolation(number(1, 1000), number(2, 10)),
         Some("reconnect") => reconnect(number(1, 10)),
         Some("rollover") => rollover(number(1, 10)),
@@ -80,7 +83,7 @@ fn main() {
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow or python"
+                "unknown scenario '{other}': expected throughput, replay, isolation, reconnect, rollover, scale, slow or python"
             );
             std::process::exit(2);
         }

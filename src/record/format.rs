@@ -26,7 +26,7 @@
 //! The fields come in this order, always: replay reads them by position, without a JSON
 //! parser, so it keeps up with the pipeline.
 
-use std::io::Write;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use tungstenite::Bytes;
@@ -113,11 +113,13 @@ pub(crate) fn push_record(
     let verbatim = bytes.first() == Some(&b'{')
         && bytes.last() == Some(&b'}')
         && !bytes.iter().any(|&byte| byte == b'\n' || byte == b'\r');
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        out,
-        r#"{{"t":{recv_time_us},"c":{connection},"n":{number},"#
-    );
+    out.extend_from_slice(br#"{"t":"#);
+    push_number(out, recv_time_us);
+    out.extend_from_slice(br#","c":"#);
+    push_number(out, u64::from(connection));
+    out.extend_from_slice(br#","n":"#);
+    push_number(out, number);
+    out.push(b',');
     if verbatim {
         out.extend_from_slice(br#""f":"#);
         out.extend_from_slice(bytes);
@@ -128,9 +130,32 @@ pub(crate) fn push_record(
     out.extend_from_slice(b"}\n");
 }
 
+/// Appends `value` in decimal: the recorder writes three numbers per frame, and `write!`
+/// costs more than the rest of the line.
+fn push_number(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Reads a record line (without its newline); `None` if it is not one. The frame shares
 /// the line's memory (no copy) unless it was kept as a string.
+#[cfg(test)]
 pub(crate) fn parse_record(line: &Bytes) -> Option<Record> {
+    parse_record_at(line, 0..line.len())
+}
+
+/// [`parse_record`] of the line at `range` in `chunk`: the frame is a slice of `chunk`.
+pub(crate) fn parse_record_at(chunk: &Bytes, range: Range<usize>) -> Option<Record> {
+    let line = chunk.get(range.clone())?;
     let mut at = 0;
     let recv_time_us = field(line, &mut at, br#"{"t":"#)?;
     let connection = u32::try_from(field(line, &mut at, br#","c":"#)?).ok()?;
@@ -141,7 +166,7 @@ pub(crate) fn parse_record(line: &Bytes) -> Option<Record> {
     }
     let end = line.len() - 1;
     let frame = if rest.starts_with(br#","f":"#) {
-        line.slice(at + 5..end)
+        chunk.slice(range.start + at + 5..range.start + end)
     } else if rest.starts_with(br#","s":"#) {
         let text: String = serde_json::from_slice(&line[at + 5..end]).ok()?;
         Bytes::from(text)
@@ -218,7 +243,8 @@ mod tests {
         for line in [
             &b""[..],
             br#"{"e":"trade"}"#,
-            br#"{"t":1,"c":1,"n":1,"f":{"e":"x"}"#,
+            br#"{"t":1,"c":1,"n":1,"f":{"e":"x""#,
+            br#"{"t":1,"c":1,"n":1,"x":{}}"#,
             br#"{"t":,"c":1,"n":1,"f":{}}"#,
             br#"{"t":1,"c":99999999999,"n":1,"f":{}}"#,
         ] {

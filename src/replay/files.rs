@@ -9,11 +9,12 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use tungstenite::Bytes;
 
-use crate::record::format::{Header, Record, parse_end, parse_record};
+use crate::record::format::{Header, Record, parse_end, parse_record_at};
 
 /// Bytes read at a time.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -123,8 +124,9 @@ fn frame_symbol(frame: &[u8]) -> Option<String> {
 /// The lines of one file, compressed or not.
 pub(crate) struct Lines {
     reader: Box<dyn Read + Send>,
-    /// Read and not yet handed out.
+    /// Read so far; lines before `at` were handed out.
     chunk: Bytes,
+    at: usize,
     ended: bool,
     /// What went wrong at the end, if the file did not end cleanly.
     damage: Option<String>,
@@ -141,11 +143,12 @@ impl Lines {
         let reader: Box<dyn Read + Send> = if compressed {
             Box::new(zstd::stream::read::Decoder::new(file)?)
         } else {
-            Box::new(io::BufReader::new(file))
+            Box::new(file)
         };
         Ok(Self {
             reader,
             chunk: Bytes::new(),
+            at: 0,
             ended: false,
             damage: None,
         })
@@ -153,17 +156,24 @@ impl Lines {
 
     /// The next whole line, without its newline; `None` at the end (or at the damage).
     pub(crate) fn next_line(&mut self) -> Option<Bytes> {
+        let range = self.next_range()?;
+        Some(self.chunk.slice(range))
+    }
+
+    /// Where the next whole line is in [`chunk`](Self::chunk), without its newline: no
+    /// reference count is touched until the caller slices what it keeps.
+    pub(crate) fn next_range(&mut self) -> Option<Range<usize>> {
         loop {
-            if let Some(at) = self.chunk.iter().position(|&byte| byte == b'\n') {
-                let line = self.chunk.slice(..at);
-                self.chunk = self.chunk.slice(at + 1..);
+            if let Some(length) = memchr::memchr(b'\n', &self.chunk[self.at..]) {
+                let line = self.at..self.at + length;
+                self.at += length + 1;
                 return Some(line);
             }
             if self.ended {
-                if !self.chunk.is_empty() && self.damage.is_none() {
+                let left = self.chunk.len() - self.at;
+                if left > 0 && self.damage.is_none() {
                     self.damage = Some(format!(
-                        "ends inside a line ({} bytes after the last whole one)",
-                        self.chunk.len()
+                        "ends inside a line ({left} bytes after the last whole one)"
                     ));
                 }
                 return None;
@@ -172,30 +182,27 @@ impl Lines {
         }
     }
 
+    /// The chunk [`next_range`](Self::next_range) points into.
+    pub(crate) fn chunk(&self) -> &Bytes {
+        &self.chunk
+    }
+
     /// Reads the next chunk after what is left of this one.
     fn refill(&mut self) {
-        let mut next = Vec::with_capacity(CHUNK_BYTES + self.chunk.len());
-        next.extend_from_slice(&self.chunk);
-        let start = next.len();
-        next.resize(start + CHUNK_BYTES, 0);
-        let mut filled = start;
-        while filled < next.len() {
-            match self.reader.read(&mut next[filled..]) {
-                Ok(0) => {
-                    self.ended = true;
-                    break;
-                }
-                Ok(read) => filled += read,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    self.ended = true;
-                    self.damage = Some(format!("is cut short ({error})"));
-                    break;
-                }
+        let left = &self.chunk[self.at..];
+        let mut next = Vec::with_capacity(CHUNK_BYTES + left.len());
+        next.extend_from_slice(left);
+        let wanted = CHUNK_BYTES as u64;
+        match (&mut self.reader).take(wanted).read_to_end(&mut next) {
+            Ok(read) if (read as u64) < wanted => self.ended = true,
+            Ok(_) => {}
+            Err(error) => {
+                self.ended = true;
+                self.damage = Some(format!("is cut short ({error})"));
             }
         }
-        next.truncate(filled);
         self.chunk = Bytes::from(next);
+        self.at = 0;
     }
 
     /// How the file ended badly, once [`next_line`](Self::next_line) has returned `None`.
@@ -240,12 +247,13 @@ impl Records {
     /// The next record, `None` at the end.
     pub(crate) fn next_record(&mut self) -> Option<Record> {
         loop {
-            let line = self.lines.next_line()?;
+            let range = self.lines.next_range()?;
             self.read += 1;
             if self.raw {
-                if line.is_empty() {
+                if range.is_empty() {
                     continue;
                 }
+                let line = self.lines.chunk().slice(range);
                 if let Some(time_us) = event_time_us(&line) {
                     self.last_time_us = time_us;
                 }
@@ -256,13 +264,15 @@ impl Records {
                     frame: line,
                 });
             }
-            match parse_record(&line) {
+            let chunk = self.lines.chunk();
+            let line = &chunk[range.clone()];
+            match parse_record_at(chunk, range) {
                 Some(record) => {
                     self.records += 1;
                     return Some(record);
                 }
-                None if self.read == 1 && Header::parse(&line).is_some() => {}
-                None => match parse_end(&line) {
+                None if self.read == 1 && Header::parse(line).is_some() => {}
+                None => match parse_end(line) {
                     Some(frames) => self.end = Some(frames),
                     None => self.unreadable += 1,
                 },

@@ -46,6 +46,29 @@ pub(crate) struct ReplaySource {
     pub(crate) stats: Arc<SymbolStats>,
 }
 
+/// The replay's receive stamps. At `--speed max` the clock is read once per
+/// [`STAMP_EVERY_FRAMES`] frames (they are microseconds apart: the clock read would cost
+/// more than the rest of the frame's way to the queue); paced, once per frame.
+struct Clock {
+    every: u32,
+    left: u32,
+    last_us: u64,
+}
+
+/// Frames stamped with one clock read at `--speed max`.
+const STAMP_EVERY_FRAMES: u32 = 32;
+
+impl Clock {
+    fn now(&mut self) -> u64 {
+        if self.left == 0 {
+            self.last_us = unix_micros();
+            self.left = self.every;
+        }
+        self.left -= 1;
+        self.last_us
+    }
+}
+
 /// Starts the source thread.
 ///
 /// # Errors
@@ -59,7 +82,16 @@ pub(crate) fn spawn_source(
         .stack_size(SOURCE_STACK_BYTES)
         .spawn(move || {
             let _span = tracing::info_span!("replay", symbol = %source.symbol).entered();
-            source.run(frames);
+            let every = match source.plan.speed {
+                Speed::Max => STAMP_EVERY_FRAMES,
+                Speed::Times(_) => 1,
+            };
+            let clock = Clock {
+                every,
+                left: 0,
+                last_us: 0,
+            };
+            source.run(frames, clock);
         })
 }
 
@@ -108,7 +140,7 @@ impl Cursor {
 }
 
 impl ReplaySource {
-    fn run(self, mut frames: FrameSender) {
+    fn run(self, mut frames: FrameSender, mut clock: Clock) {
         let Some(files) = self.plan.symbols.get(self.index) else {
             return;
         };
@@ -132,7 +164,7 @@ impl ReplaySource {
             if !self.pace(record.recv_time_us) {
                 return;
             }
-            if !self.queue(record, &mut frames) {
+            if !self.queue(record, &mut frames, &mut clock) {
                 return;
             }
         }
@@ -154,7 +186,7 @@ impl ReplaySource {
 
     /// Queues the frame as the reader would have, counting it received; `false` when the
     /// pipeline is stopping.
-    fn queue(&self, record: Record, frames: &mut FrameSender) -> bool {
+    fn queue(&self, record: Record, frames: &mut FrameSender, clock: &mut Clock) -> bool {
         let counters = &self.stats.reader;
         counters.received.add(1);
         counters.received_bytes.add(record.frame.len() as u64);
@@ -166,7 +198,7 @@ impl ReplaySource {
         let recv_time_us = if self.plan.keep_recv_time {
             record.recv_time_us
         } else {
-            unix_micros()
+            clock.now()
         };
         counters.last_received_us.set(recv_time_us);
         let frame = Frame {

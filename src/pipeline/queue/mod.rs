@@ -17,7 +17,9 @@
 //! processor alone counts bytes out (a plain store), and the reader re-reads the processor's
 //! count only when its stale view says the byte bound is near. Under `--overflow block` a
 //! reader facing a full queue parks until the processor frees room (or the pipeline stops):
-//! it burns no CPU while the consumer is slow.
+//! it burns no CPU while the consumer is slow, and it is woken once half the queue is free
+//! (or 64 KiB of payload), not per frame taken, so a source faster than its processor (a
+//! replay) costs one wake-up per run of frames.
 //!
 //! Overflow drops are told to the processor the same way: the reader alone writes the total
 //! it dropped, only when it drops, and the processor reads it per frame (a plain load of a
@@ -180,6 +182,9 @@ pub(crate) struct FrameReceiver {
     dropped_seen: u64,
     /// The reader is gone and every frame it queued was taken.
     exhausted: bool,
+    /// A reader parked for room is woken once the queue is down to this many frames (half
+    /// its bound): it then queues a run of frames at once instead of one per wake-up.
+    wake_at_len: usize,
 }
 
 /// Creates a queue with `bounds`: the reader's [`FrameSender`] and the processor's
@@ -218,6 +223,7 @@ pub(crate) fn frame_queue(
         published: 0,
         dropped_seen: 0,
         exhausted: false,
+        wake_at_len: bounds.frames.max(1) / 2,
     };
     (frames, receiver)
 }
@@ -399,7 +405,8 @@ impl FrameReceiver {
     fn taken(&mut self, frame: &Frame) {
         self.popped_bytes += frame.bytes();
         if self.popped_bytes - self.published >= POPPED_PUBLISH_BYTES
-            || self.shared.reader_parked.load(Ordering::SeqCst)
+            || (self.shared.reader_parked.load(Ordering::SeqCst)
+                && self.receiver.len() <= self.wake_at_len)
         {
             self.publish();
         }
