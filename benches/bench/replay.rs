@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::child::{Measured, Usage, process_memory};
-use crate::{LISTENER, listener_command};
 use crate::mock::{MockProcess, MockSpec};
+use crate::{LISTENER, listener_command};
 
 /// One measured run: lines and bytes read from its stdout, and its usage.
 struct Run {
@@ -60,11 +60,13 @@ pub(crate) fn replay(messages: u64, runs: u64) {
         let complete = live_run(&paced, messages, Some(&dir));
         print_run(run, "paced json+record", &complete);
         let dir_arg = dir.to_str().expect("a UTF-8 temp path");
-        let json = measure(Command::new(LISTENER).args(["replay", dir_arg, "--speed", "max", "-q"]));
+        let json =
+            measure(Command::new(LISTENER).args(["replay", dir_arg, "--speed", "max", "-q"]));
         print_run(run, "replay json", &json);
-        let raw = measure(Command::new(LISTENER).args([
-            "replay", dir_arg, "--speed", "max", "--format", "raw", "-q",
-        ]));
+        let raw = measure(
+            Command::new(LISTENER)
+                .args(["replay", dir_arg, "--speed", "max", "--format", "raw", "-q"]),
+        );
         print_run(run, "replay raw", &raw);
         let disk = disk_bytes(&dir);
         println!(

@@ -188,12 +188,10 @@ fn field(line: &[u8], at: &mut usize, key: &[u8]) -> Option<u64> {
     if digits == 0 || digits > 19 {
         return None;
     }
-    let mut value: u64 = 0;
-    for &digit in &rest[..digits] {
-        value = value
-            .checked_mul(10)?
-            .checked_add(u64::from(digit - b'0'))?;
-    }
+    // At most 19 digits: below u64::MAX, so no overflow check per digit.
+    let value = rest[..digits]
+        .iter()
+        .fold(0u64, |value, &digit| value * 10 + u64::from(digit - b'0'));
     *at += key.len() + digits;
     Some(value)
 }

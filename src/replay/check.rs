@@ -208,10 +208,7 @@ pub(crate) fn render(report: &Report) -> String {
     }
     for (_, _, row) in &report.rows {
         for damage in &row.damaged {
-            let _ = writeln!(
-                out,
-                "truncated: {damage}"
-            );
+            let _ = writeln!(out, "truncated: {damage}");
         }
         if row.unreadable > 0 {
             let _ = writeln!(

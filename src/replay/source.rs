@@ -123,7 +123,10 @@ impl Cursor {
                     return;
                 }
                 if let Some(damage) = records.damage() {
-                    warn!("{} {damage}; its whole frames were replayed", path.display());
+                    warn!(
+                        "{} {damage}; its whole frames were replayed",
+                        path.display()
+                    );
                 }
                 self.reading = None;
             }

@@ -136,13 +136,8 @@ fn a_recording_killed_mid_write_replays_every_frame_it_kept_in_order() {
     listener.expect_exit_within(PATIENCE);
     let live = listener.remaining_lines();
 
-    let (status, stdout, stderr) = run_to_end(&[
-        "replay",
-        record_arg,
-        "--speed",
-        "max",
-        "--keep-recv-time",
-    ]);
+    let (status, stdout, stderr) =
+        run_to_end(&["replay", record_arg, "--speed", "max", "--keep-recv-time"]);
     assert!(status.success(), "{stderr}");
     let replayed: Vec<String> = stdout.lines().map(str::to_owned).collect();
     assert!(stderr.contains("has no end mark"), "{stderr}");
@@ -155,7 +150,13 @@ fn a_recording_killed_mid_write_replays_every_frame_it_kept_in_order() {
     // Every frame received before the newest file's slot (all closed files) came back.
     for (stream_dir, files) in files_per_stream(&record) {
         let newest = files.last().unwrap();
-        let symbol = stream_dir.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let symbol = stream_dir
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let stream = stream_dir.file_name().unwrap().to_str().unwrap();
         let closed_before = slot_start_us(newest);
         let wanted: Vec<&String> = live
@@ -163,7 +164,10 @@ fn a_recording_killed_mid_write_replays_every_frame_it_kept_in_order() {
             .filter(|line| symbol_stream(line) == (symbol.to_owned(), stream.to_owned()))
             .filter(|line| recv_time(line) < closed_before)
             .collect();
-        assert!(!wanted.is_empty(), "{symbol} {stream}: nothing before {newest:?}");
+        assert!(
+            !wanted.is_empty(),
+            "{symbol} {stream}: nothing before {newest:?}"
+        );
         for line in wanted {
             assert!(replayed.contains(line), "{symbol} {stream}: lost {line}");
         }
@@ -189,7 +193,9 @@ fn a_recording_killed_mid_write_replays_every_frame_it_kept_in_order() {
     assert!(!truncated.is_empty(), "{table}");
     for line in &truncated {
         assert!(
-            newest.iter().any(|file| line.contains(file.to_str().unwrap())),
+            newest
+                .iter()
+                .any(|file| line.contains(file.to_str().unwrap())),
             "not a newest file: {line}"
         );
         assert!(line.contains("has no end mark"), "{line}");
@@ -207,7 +213,11 @@ fn a_recording_killed_mid_write_replays_every_frame_it_kept_in_order() {
         let cells: Vec<&str> = row.split_whitespace().collect();
         // files, frames, from, to, span, gaps, missing ids, duplicates, truncated
         assert!(cells[2].parse::<u64>().unwrap() >= 3, "{row}");
-        assert_eq!(cells[cells.len() - 4..cells.len() - 1], ["0", "0", "0"], "{row}");
+        assert_eq!(
+            cells[cells.len() - 4..cells.len() - 1],
+            ["0", "0", "0"],
+            "{row}"
+        );
     }
 }
 
@@ -258,7 +268,11 @@ fn a_replay_writes_the_live_lines_again() {
         let strip = |lines: Vec<&String>| -> Vec<String> {
             lines.into_iter().map(|l| without_recv_time(l)).collect()
         };
-        assert_eq!(strip(of_symbol(&replayed, symbol)), strip(live.clone()), "{symbol}");
+        assert_eq!(
+            strip(of_symbol(&replayed, symbol)),
+            strip(live.clone()),
+            "{symbol}"
+        );
         assert_eq!(of_symbol(&exact, symbol), live, "{symbol}");
         assert_eq!(summary_count(&stderr, symbol, "written"), 300, "{stderr}");
     }
@@ -288,8 +302,14 @@ fn replay_picks_streams_symbols_and_times() {
         .filter(|line| symbol_stream(line) == ("BNBUSDT".to_owned(), "bookTicker".to_owned()))
         .collect();
     let got: Vec<String> = stdout.lines().map(str::to_owned).collect();
-    assert_eq!(got.iter().collect::<Vec<_>>()[..expected.len()], expected[..]);
-    assert!(got.iter().all(|line| line.contains(r#""stream":"bookTicker""#)));
+    assert_eq!(
+        got.iter().collect::<Vec<_>>()[..expected.len()],
+        expected[..]
+    );
+    assert!(
+        got.iter()
+            .all(|line| line.contains(r#""stream":"bookTicker""#))
+    );
 
     // --from and --to, in Unix microseconds, bound the receive times replayed.
     let eth = of_symbol(&live, "ETHUSDT");
@@ -361,7 +381,14 @@ fn gaps_in_a_recording_are_reported_as_they_were_live() {
     );
     let dir = TempDir::new();
     let record = dir.path_of("rec").to_str().unwrap().to_owned();
-    let args = ["--overflow", "block", "--max-messages", "501", "--gap-markers", "on"];
+    let args = [
+        "--overflow",
+        "block",
+        "--max-messages",
+        "501",
+        "--gap-markers",
+        "on",
+    ];
     let mut live_args = vec!["--endpoint", exchange.url().leak(), "--record", &record];
     live_args.extend(args);
     live_args.push("ETHUSDT");
@@ -380,7 +407,10 @@ fn gaps_in_a_recording_are_reported_as_they_were_live() {
             "{field}"
         );
     }
-    assert!(stderr.contains("trade ids went back from 900000 to 101"), "{stderr}");
+    assert!(
+        stderr.contains("trade ids went back from 900000 to 101"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -397,19 +427,33 @@ fn a_file_of_raw_frames_replays_through_the_pipeline() {
         "ETHUSDT",
     ]);
     assert!(status.success(), "{stderr}");
-    let file = dir.write("trades.jsonl", format!("{raw}\n"));
-    let (status, stdout, stderr) =
-        run_to_end(&["replay", file.to_str().unwrap(), "--speed", "max"]);
-    assert!(status.success(), "{stderr}");
     let raw_ids: Vec<u64> = raw
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap()["t"].as_u64().unwrap())
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["t"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
-    let ids: Vec<u64> = stdout
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap()["trade_id"].as_u64().unwrap())
-        .collect();
-    assert_eq!(ids, raw_ids);
+    let plain = dir.write("trades.jsonl", format!("{raw}\n"));
+    let compressed = dir.write(
+        "trades.jsonl.zst",
+        zstd::bulk::compress(format!("{raw}\n").as_bytes(), 3).unwrap(),
+    );
+    for file in [plain, compressed] {
+        let (status, stdout, stderr) =
+            run_to_end(&["replay", file.to_str().unwrap(), "--speed", "max"]);
+        assert!(status.success(), "{stderr}");
+        let ids: Vec<u64> = stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["trade_id"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ids, raw_ids, "{file:?}");
+    }
 }
 
 #[test]
@@ -435,6 +479,85 @@ fn a_recording_that_cannot_be_written_stops_alone_and_the_output_goes_on() {
     let stderr = listener.full_stderr();
     assert_eq!(stderr.matches("recording stopped").count(), 1, "{stderr}");
     assert_summary_adds_up(&stderr, "ETHUSDT");
+}
+
+#[test]
+fn recording_runs_beside_per_symbol_files() {
+    let dir = TempDir::new();
+    let record = dir.path_of("rec");
+    let data = dir.path_of("data");
+    let (status, _, stderr) = run_to_end(&[
+        "--simulate",
+        "--simulate-rate",
+        "500",
+        "--record",
+        record.to_str().unwrap(),
+        "--output-dir",
+        data.to_str().unwrap(),
+        "--max-messages",
+        "50",
+        "ETHUSDT",
+    ]);
+    assert!(status.success(), "{stderr}");
+    let written = std::fs::read_to_string(data.join("ETHUSDT.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 50);
+    let (status, replayed, stderr) = run_to_end(&[
+        "replay",
+        record.to_str().unwrap(),
+        "--speed",
+        "max",
+        "--keep-recv-time",
+        "--max-messages",
+        "50",
+    ]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(replayed, written.trim_end());
+
+    // And beside a handler.
+    let handled = dir.path_of("handled.jsonl");
+    let command = format!("cat > {}", handled.to_str().unwrap());
+    let record = dir.path_of("rec2");
+    let (status, _, stderr) = run_to_end(&[
+        "--simulate",
+        "--simulate-rate",
+        "500",
+        "--record",
+        record.to_str().unwrap(),
+        "--exec",
+        &command,
+        "--max-messages",
+        "50",
+        "ETHUSDT",
+    ]);
+    assert!(status.success(), "{stderr}");
+    let (status, replayed, stderr) = run_to_end(&[
+        "replay",
+        record.to_str().unwrap(),
+        "--speed",
+        "max",
+        "--keep-recv-time",
+        "--max-messages",
+        "50",
+    ]);
+    assert!(status.success(), "{stderr}");
+    let handled = std::fs::read_to_string(handled).unwrap();
+    assert_eq!(replayed, handled.trim_end());
+}
+
+#[test]
+fn replay_help_names_its_options() {
+    let (status, help, _) = run_to_end(&["replay", "--help"]);
+    assert!(status.success());
+    for option in [
+        "--speed 1|10|max",
+        "--from TIME",
+        "--to TIME",
+        "--stream KIND",
+        "--keep-recv-time",
+        "--check",
+    ] {
+        assert!(help.contains(option), "no {option} in:\n{help}");
+    }
 }
 
 #[test]
@@ -479,14 +602,20 @@ fn bad_recording_and_replay_words_are_usage_errors() {
             &["replay", rec, "--speed", "fast"][..],
             "invalid speed 'fast': expected a positive number",
         ),
-        (&["replay", rec, "--from", "soon"][..], "invalid time 'soon'"),
+        (
+            &["replay", rec, "--from", "soon"][..],
+            "invalid time 'soon'",
+        ),
         (&["replay", rec][..], "no recording found in"),
     ] {
         let (status, stdout, stderr) = run_to_end(args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stdout.is_empty(), "{args:?}");
         let first = stderr.lines().next().unwrap_or_default();
-        assert!(first.starts_with("binance-listen: error: "), "{args:?}: {stderr}");
+        assert!(
+            first.starts_with("binance-listen: error: "),
+            "{args:?}: {stderr}"
+        );
         assert!(first.contains(expected), "{args:?}: {first}");
     }
 }
