@@ -270,7 +270,11 @@ fn split(args: &[OsString]) -> Result<ReplayArgs, String> {
                     replay.rest.extend(words.next().cloned());
                 }
             }
-            _ if std::path::Path::new(word).exists() => replay.paths.push(PathBuf::from(word)),
+            // A path that exists, or a word no symbol could be (`rec/`, `old.jsonl`): a
+            // recording, so a missing one is reported as such, not as a bad symbol.
+            _ if std::path::Path::new(word).exists() || text.contains(['/', '.']) => {
+                replay.paths.push(PathBuf::from(word));
+            }
             _ => replay.rest.push(word.clone()),
         }
     }

@@ -27,8 +27,9 @@ use super::format::{FORMAT_VERSION, Header, end_line, push_record};
 use super::layout::{Rotate, slot_file, stream_dir};
 use super::{Recording, TapCounters, Tapped};
 
-/// Lines are compressed and written at least this often: what a `kill -9` can lose.
-const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// Lines are compressed and written at least this often: what a `kill -9` can lose. Half
+/// the second promised, so a late tick on a loaded machine still keeps the promise.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A stream's uncompressed lines are written early once they reach this size.
 const MAX_PENDING_BYTES: usize = 4 << 20;
@@ -177,7 +178,8 @@ impl Recorder {
         }
     }
 
-    /// Once a second: writes what gathered, closes files whose slot is over, reports drops.
+    /// Every [`FLUSH_INTERVAL`]: writes what gathered, closes files whose slot is over,
+    /// reports drops.
     fn tick(&mut self) -> Result<(), Failure> {
         let now_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)

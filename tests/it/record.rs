@@ -607,6 +607,7 @@ fn bad_recording_and_replay_words_are_usage_errors() {
             "invalid time 'soon'",
         ),
         (&["replay", rec][..], "no recording found in"),
+        (&["replay", "missing/"][..], "cannot read 'missing/'"),
     ] {
         let (status, stdout, stderr) = run_to_end(args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
