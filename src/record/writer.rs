@@ -159,13 +159,13 @@ impl Recorder {
                     if since_clock >= 64 {
                         since_clock = 0;
                         if Instant::now() >= flush_at {
-                            self.tick()?;
+                            self.tick(false)?;
                             flush_at = Instant::now() + FLUSH_INTERVAL;
                         }
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    self.tick()?;
+                    self.tick(true)?;
                     flush_at = Instant::now() + FLUSH_INTERVAL;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -180,20 +180,24 @@ impl Recorder {
 
     /// Every [`FLUSH_INTERVAL`]: writes what gathered, closes files whose slot is over,
     /// reports drops.
-    fn tick(&mut self) -> Result<(), Failure> {
+    ///
+    /// Files are closed by the clock only when `idle` (nothing waiting in the tap): a busy
+    /// recorder may still hold frames received before the slot ended, and a busy stream's
+    /// next frame closes its file anyway.
+    fn tick(&mut self, idle: bool) -> Result<(), Failure> {
         let now_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_micros() as u64);
         let current = self.rotate.slot_of(now_us);
         for index in 0..self.streams.len() {
-            self.flush(index)?;
-            let stream = &mut self.streams[index];
-            if stream
+            let over = self.streams[index]
                 .open
                 .as_ref()
-                .is_some_and(|(slot, _, _)| *slot < current)
-            {
-                stream.open = None;
+                .is_some_and(|(slot, _, _)| *slot < current);
+            if idle && over {
+                self.close(index)?;
+            } else {
+                self.flush(index)?;
             }
         }
         self.report_drops(false);

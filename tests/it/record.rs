@@ -143,8 +143,12 @@ fn a_recording_killed_mid_write_replays_every_frame_it_kept_in_order() {
     assert!(stderr.contains("has no end mark"), "{stderr}");
     for symbol in ["ETHUSDT", "BNBUSDT"] {
         let (live, replayed) = (of_symbol(&live, symbol), of_symbol(&replayed, symbol));
-        // In order, exactly as written live (receive times too), up to the cut.
-        assert_eq!(live[..replayed.len()], replayed[..], "{symbol}");
+        // In order, exactly as written live (receive times too), up to the cut. Either may
+        // be ahead: the recording holds frames still queued for the output at the kill,
+        // and the output frames of the recording's last half second.
+        let common = live.len().min(replayed.len());
+        assert!(common > 0, "{symbol}: nothing replayed");
+        assert_eq!(live[..common], replayed[..common], "{symbol}");
         assert_summary_adds_up(&stderr, symbol);
     }
     // Every frame received before the newest file's slot (all closed files) came back.
