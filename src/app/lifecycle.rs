@@ -94,7 +94,9 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         config.connection.attempts_per_window,
         config.connection.attempt_window,
     ));
-    announce_connection_pacing(config, &limiter);
+    if !matches!(config.source, Source::Replay(_)) {
+        announce_connection_pacing(config, &limiter);
+    }
 
     // Every output opens (every file, every handler) before any connection is made.
     let mut outputs = Vec::with_capacity(config.symbols.len());
