@@ -75,6 +75,7 @@ fn main() {
         }
         None => {
             throughput(2_000_000, DEFAULT_RUNS);
+            replay::replay(1_000_000, DEFAULT_RUNS);
             isolation(1000, 10);
             reconnect(10);
             rollover(10);
