@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use tungstenite::Bytes;
 
-use crate::record::format::{Header, Record, parse_end, parse_record_at};
+use crate::record::format::{FORMAT_VERSION, Header, Record, parse_end, parse_record_at};
+use crate::record::layout::RECORDING_SUFFIX;
 
 /// Bytes read at a time.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -79,7 +80,7 @@ fn describe(path: PathBuf) -> Result<Option<RecordedFile>, String> {
     let mut lines =
         Lines::open(&path).map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
     let Some(first) = lines.next_line() else {
-        return Ok(None);
+        return Ok(empty_recording(path));
     };
     if let Some(header) = Header::parse(&first) {
         return Ok(Some(RecordedFile {
@@ -106,6 +107,29 @@ fn describe(path: PathBuf) -> Result<Option<RecordedFile>, String> {
         path,
         raw: true,
     }))
+}
+
+/// An empty file where a recording's file would be (`<market>/<SYMBOL>/<stream>/`): one a
+/// run was killed while creating, kept so it is reported. Any other empty file is ignored.
+fn empty_recording(path: PathBuf) -> Option<RecordedFile> {
+    let name = path.file_name()?.to_str()?;
+    if !name.ends_with(RECORDING_SUFFIX) {
+        return None;
+    }
+    let mut folders = path.parent()?.iter().rev().map(|part| part.to_str());
+    let (stream, symbol, market) = (folders.next()??, folders.next()??, folders.next()??);
+    Some(RecordedFile {
+        header: Header {
+            binance_listen_recording: FORMAT_VERSION,
+            market: market.to_owned(),
+            symbol: symbol.to_owned(),
+            stream: stream.to_owned(),
+            kinds: Vec::new(),
+            run: 0,
+        },
+        path,
+        raw: false,
+    })
 }
 
 /// The symbol a raw frame names: a combined wrapper's stream (`"stream":"ethusdt@…"`) or
@@ -290,6 +314,9 @@ impl Records {
             return None;
         }
         match self.end {
+            None if self.read == 0 => Some(
+                "is empty: its run was stopped as it created it (kill -9, power loss)".to_owned(),
+            ),
             None => Some(
                 "has no end mark: its run was stopped without closing it (kill -9, power loss), or it is still being written; its last second or so may be missing"
                     .to_owned(),
