@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Sender, TrySendError, bounded};
+use crossbeam_channel::{Sender, TrySendError, unbounded};
 use tungstenite::Utf8Bytes;
 
 use binance_streams::{Market, StreamKind, Symbol};
@@ -87,7 +87,7 @@ impl RecordTap {
         };
         let bytes = payload.len() as u64;
         let waiting = self.counters.waiting_bytes.load(Ordering::Relaxed);
-        if waiting + bytes > TAP_BYTES && waiting > 0 {
+        if sender.len() >= TAP_FRAMES || (waiting + bytes > TAP_BYTES && waiting > 0) {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -103,10 +103,8 @@ impl RecordTap {
                     .waiting_bytes
                     .fetch_add(bytes, Ordering::Relaxed);
             }
-            Err(TrySendError::Full(_)) => {
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Disconnected(_)) => self.sender = None,
+            // Unbounded: never full (the bounds are checked above).
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.sender = None,
         }
     }
 }
@@ -131,7 +129,10 @@ pub(crate) struct Recording<'a> {
 /// # Errors
 /// The OS refused to create the thread.
 pub(crate) fn spawn_recorder(recording: &Recording<'_>) -> io::Result<(RecordTap, JoinHandle<()>)> {
-    let (sender, receiver) = bounded(TAP_FRAMES);
+    // A linked channel bounded by the tap, not crossbeam's array channel: that one
+    // allocates and touches every slot up front (~800 KB per symbol at 16,384 frames),
+    // while blocks of 31 slots come and go with what is actually waiting.
+    let (sender, receiver) = unbounded();
     let counters = Arc::new(TapCounters::default());
     let thread = writer::spawn(recording, receiver, Arc::clone(&counters))?;
     Ok((
