@@ -144,3 +144,62 @@ pub(crate) fn spawn_recorder(recording: &Recording<'_>) -> io::Result<(RecordTap
         thread,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tap whose recorder never takes anything, and its receiver.
+    fn stalled_tap() -> (RecordTap, crossbeam_channel::Receiver<Tapped>) {
+        let (sender, receiver) = unbounded();
+        let tap = RecordTap {
+            sender: Some(sender),
+            offered: 0,
+            counters: Arc::new(TapCounters::default()),
+        };
+        (tap, receiver)
+    }
+
+    #[test]
+    fn a_recorder_that_falls_behind_loses_frames_counted_and_numbered() {
+        let (mut tap, receiver) = stalled_tap();
+        let frame = Utf8Bytes::from_static(r#"{"e":"trade"}"#);
+        for _ in 0..TAP_FRAMES + 2 {
+            tap.offer(&frame, 1, 1);
+        }
+        assert_eq!(receiver.len(), TAP_FRAMES);
+        assert_eq!(tap.counters.dropped.load(Ordering::Relaxed), 2);
+        // Numbers count every frame offered: the dropped ones leave a hole.
+        let numbers: Vec<u64> = receiver.try_iter().map(|tapped| tapped.number).collect();
+        assert_eq!(numbers.first(), Some(&1));
+        assert_eq!(numbers.last(), Some(&(TAP_FRAMES as u64)));
+        tap.offer(&frame, 1, 1);
+        assert_eq!(
+            receiver.try_recv().map(|t| t.number).ok(),
+            Some(TAP_FRAMES as u64 + 3)
+        );
+    }
+
+    #[test]
+    fn the_byte_bound_holds_whatever_the_frame_count() {
+        let (mut tap, receiver) = stalled_tap();
+        let big = Utf8Bytes::from("x".repeat(1 << 20));
+        for _ in 0..40 {
+            tap.offer(&big, 1, 1);
+        }
+        assert_eq!(receiver.len() as u64, TAP_BYTES >> 20);
+        assert_eq!(
+            tap.counters.dropped.load(Ordering::Relaxed),
+            40 - (TAP_BYTES >> 20)
+        );
+    }
+
+    #[test]
+    fn a_stopped_recorder_is_offered_nothing_more() {
+        let (mut tap, receiver) = stalled_tap();
+        drop(receiver);
+        let frame = Utf8Bytes::from_static("{}");
+        tap.offer(&frame, 1, 1);
+        assert!(tap.sender.is_none());
+    }
+}
