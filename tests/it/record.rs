@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use binance_mock::{Faults, IdJump, MockConfig, Rate};
+use binance_mock::{BadFrame, Faults, IdJump, MockConfig, Rate};
 use serde_json::Value;
 
 use crate::support::{
@@ -600,6 +600,68 @@ fn a_second_run_records_beside_the_first_and_both_replay_in_order() {
         "{stderr}"
     );
     assert_summary_adds_up(&stderr, "ETHUSDT");
+}
+
+#[test]
+fn bad_frames_are_recorded_and_replayed_as_they_came() {
+    let faults = Faults {
+        faulty_connections: Some(1),
+        bad_frames_after: 5,
+        bad_frames: BadFrame::survivable(),
+        ..Faults::default()
+    };
+    let exchange = Exchange::start(
+        MockConfig::new()
+            .rate(Rate::Unlimited)
+            .count(30)
+            .faults(faults),
+    );
+    let dir = TempDir::new();
+    let record = dir.path_of("rec");
+    let record_arg = record.to_str().unwrap();
+    let (status, live, live_stderr) = run_to_end(&[
+        "--endpoint",
+        exchange.url().leak(),
+        "--stream",
+        "trade,bookTicker",
+        "--record",
+        record_arg,
+        "--overflow",
+        "block",
+        "--max-messages",
+        "60",
+        "ETHUSDT",
+    ]);
+    assert!(status.success(), "{live_stderr}");
+    // Frames of no subscribed stream (not wrapped for one) have a folder of their own.
+    let unknown = record.join("spot/ETHUSDT/unknown");
+    assert!(
+        files_per_stream(&record).contains_key(&unknown),
+        "{live_stderr}"
+    );
+    let (status, replayed, stderr) = run_to_end(&[
+        "replay",
+        record_arg,
+        "--speed",
+        "max",
+        "--keep-recv-time",
+        "--max-messages",
+        "60",
+    ]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(replayed, live);
+    // Text frames come back and are skipped as they were live (binary frames and control
+    // floods never reach the queue, so they are not recorded).
+    let processor_reports = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter_map(|line| line.split_once("processor{symbol=ETHUSDT}: "))
+            .map(|(_, report)| report.to_owned())
+            .collect()
+    };
+    let reports = processor_reports(&stderr);
+    assert!(reports.len() >= 3, "{stderr}");
+    assert_eq!(reports, processor_reports(&live_stderr));
 }
 
 #[test]
