@@ -18,6 +18,8 @@ mod config;
 mod control;
 mod output;
 mod pipeline;
+mod record;
+mod replay;
 mod stats;
 mod util;
 

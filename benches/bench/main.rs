@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench --bench bench                     # every scenario, default sizes
 //! cargo bench --bench bench -- throughput [MESSAGES] [RUNS]   # JSON and raw lines, bare client
+//! cargo bench --bench bench -- replay [MESSAGES] [RUNS]   # record, then replay --speed max
 //! cargo bench --bench bench -- isolation [RATE] [SECONDS]
 //! cargo bench --bench bench -- reconnect [SECONDS]
 //! cargo bench --bench bench -- rollover [SECONDS]
@@ -26,6 +27,7 @@ mod child;
 mod mock;
 mod nats;
 mod preencoded;
+mod replay;
 mod scenarios;
 mod throughput;
 
@@ -57,6 +59,7 @@ fn main() {
         Some(mock::MOCK_ROLE) => mock::serve(&args[1..]),
         Some(throughput::BARE_ROLE) => throughput::run_bare_client(&args[1..]),
         Some("throughput") => throughput(number(1, 2_000_000), number(2, DEFAULT_RUNS)),
+        Some("replay") => replay::replay(number(1, 1_000_000), number(2, DEFAULT_RUNS)),
         Some("isolation") => isolation(number(1, 1000), number(2, 10)),
         Some("reconnect") => reconnect(number(1, 10)),
         Some("rollover") => rollover(number(1, 10)),
@@ -80,6 +83,7 @@ fn main() {
         }
         None => {
             throughput(2_000_000, DEFAULT_RUNS);
+            replay::replay(1_000_000, DEFAULT_RUNS);
             isolation(1000, 10);
             reconnect(10);
             rollover(10);
@@ -91,7 +95,7 @@ fn main() {
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow, block, nats or python"
+                "unknown scenario '{other}': expected throughput, replay, isolation, reconnect, rollover, scale, slow, block, nats or python"
             );
             std::process::exit(2);
         }

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{lifecycle, limits, log, log_json, shell};
+use super::{lifecycle, limits, log, log_json, replay, shell};
+use crate::config::commands::Command;
 use crate::config::terminal::LogFormat;
 use crate::config::{self, argv, cli::Cli};
 use crate::control::events::Failure;
@@ -28,6 +29,9 @@ where
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
     };
+    if let Some(Command::Replay { args }) = &cli.command {
+        return replay::main(args);
+    }
     if let Some(command) = &cli.command {
         return shell::run(command);
     }
@@ -37,20 +41,28 @@ where
     // Nothing before it logs; usage errors are plain lines.
     let config = match config::build(cli) {
         Ok(config) => config,
-        Err(error) => {
-            stderr::line(&format!("binance-listen: error: {error}"));
-            return ExitCode::from(USAGE_ERROR_STATUS);
-        }
+        Err(error) => return usage_error(&error.to_string()),
     };
+    run_config(&config, verbose, quiet)
+}
+
+/// One usage error line; status 2.
+pub(super) fn usage_error(message: &str) -> ExitCode {
+    stderr::line(&format!("binance-listen: error: {message}"));
+    ExitCode::from(USAGE_ERROR_STATUS)
+}
+
+/// Starts logging and runs `config` to its end; returns the exit status.
+pub(super) fn run_config(config: &config::Config, verbose: u8, quiet: u8) -> ExitCode {
     log::init(verbose, quiet, config.log);
     install_panic_hook(config.log.format);
     if let Err(error) =
-        limits::ensure_descriptors(limits::descriptors_needed(&config), config.symbols.len())
+        limits::ensure_descriptors(limits::descriptors_needed(config), config.symbols.len())
     {
         log::error_line(config.log.format, &error);
         return ExitCode::from(USAGE_ERROR_STATUS);
     }
-    match lifecycle::run(&config) {
+    match lifecycle::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             log::error_line(config.log.format, &failure.to_string());
@@ -112,7 +124,7 @@ fn one_line_usage(rendered: &str) -> String {
 /// Replaces Rust's panic message and backtrace hint with one line that names the thread:
 /// users see a bug report, not a backtrace. The pipeline's `ExitGuard` reports the rest.
 /// With JSON logs the line is a JSON log line too.
-fn install_panic_hook(format: LogFormat) {
+pub(super) fn install_panic_hook(format: LogFormat) {
     std::panic::set_hook(Box::new(move |info| {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");

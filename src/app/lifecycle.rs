@@ -13,7 +13,7 @@ use tracing::{error, info};
 
 use binance_streams::Symbol;
 
-use super::pipelines::{Shared, Slot, Slots};
+use super::pipelines::{Shared, Slot, Slots, unix_micros};
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
@@ -87,11 +87,12 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         _ => None,
     };
     let (endpoint, _simulation) = match &config.source {
-        Source::Exchange(endpoint) => (endpoint.clone(), None),
+        Source::Exchange(endpoint) => (Some(endpoint.clone()), None),
         Source::Simulate => {
             let simulation = simulation::start(config.market, config.simulate_rate)?;
-            (simulation.endpoint(), Some(simulation))
+            (Some(simulation.endpoint()), Some(simulation))
         }
+        Source::Replay(_) => (None, None),
     };
     let connector = Arc::new(
         Connector::new(&config.ca_certs, config.connection.max_frame_bytes)
@@ -101,11 +102,15 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         config.connection.attempts_per_window,
         config.connection.attempt_window,
     ));
-    announce_connection_pacing(config, &limiter);
+    if !matches!(config.source, Source::Replay(_)) {
+        announce_connection_pacing(config, &limiter);
+    }
 
     let shared = Shared {
         config,
-        endpoint: &endpoint,
+        endpoint: endpoint.as_ref(),
+        run_us: unix_micros(),
+        started: Instant::now(),
         connector: &connector,
         limiter: &limiter,
         events: &events,
@@ -177,7 +182,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
             slots.0.iter().map(|slot| Arc::clone(&slot.stats)).collect(),
         )
         .ok(),
-        Source::Simulate => None,
+        Source::Simulate | Source::Replay(_) => None,
     };
 
     let (ending, failures) = wait_for_end(&inbox, &mut slots, &shared, group.as_ref());

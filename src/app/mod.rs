@@ -9,6 +9,7 @@ mod log;
 mod log_json;
 mod pipelines;
 mod reachability;
+mod replay;
 mod shell;
 mod signals;
 mod simulation;

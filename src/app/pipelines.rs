@@ -2,33 +2,43 @@
 //! pipeline (reader → queue → processor) serving it now, if any. Most runs start every
 //! slot once; in a `--group` the lease keeper starts and stops them as symbols move between
 //! members, and a slot restarted later starts only once its previous pipeline has ended.
+//! What feeds a pipeline's queue is a reader on the exchange (with a recorder beside it
+//! under `--record`) or, for `binance-listen replay`, a source reading recorded files: the
+//! processor and outputs cannot tell the two apart.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Sender;
 
 use binance_streams::{Decoder, Endpoint, Symbol};
 
 use crate::bus::Bus;
-use crate::config::{Config, OutputTarget};
+use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::AppEvent;
 use crate::control::stop::StopToken;
 use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
 use crate::pipeline::processor::{Processor, spawn_processor};
-use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
+use crate::pipeline::queue::{FrameSender, QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
 use crate::pipeline::reader::{Reader, spawn_reader};
+use crate::record::{Recording, spawn_recorder};
+use crate::replay::source::{ReplaySource, spawn_source};
 use crate::stats::SymbolStats;
 
 /// What every pipeline shares.
 pub(super) struct Shared<'a> {
     pub(super) config: &'a Config,
-    pub(super) endpoint: &'a Endpoint,
+    /// The exchange; `None` when replaying.
+    pub(super) endpoint: Option<&'a Endpoint>,
+    /// The run's start (µs since the Unix epoch): names the recording run.
+    pub(super) run_us: u64,
+    /// The run's start, for pacing a replay.
+    pub(super) started: Instant,
     pub(super) connector: &'a Arc<Connector>,
     pub(super) limiter: &'a Arc<ConnectLimiter>,
     pub(super) events: &'a Sender<AppEvent>,
@@ -136,34 +146,22 @@ impl Slot {
             sink: LineSink::new(output),
             events: shared.events.clone(),
         })?;
-        let reader = spawn_reader(
-            Reader {
-                symbol: self.symbol.clone(),
-                decoder: Decoder::new(&self.symbol, &config.kinds),
-                url: shared.endpoint.stream_url(&self.symbol, &config.kinds),
-                endpoint: shared.endpoint.clone(),
-                connector: Arc::clone(shared.connector),
-                limiter: Arc::clone(shared.limiter),
-                settings: config.connection,
-                stop: stop.clone(),
-                stats: Arc::clone(&self.stats),
-                events: shared.events.clone(),
-            },
-            frames,
-        );
-        let reader = match reader {
-            Ok(reader) => reader,
+        let mut threads = vec![processor];
+        match feed(shared, self.index, &self.symbol, &stop, &self.stats, frames) {
+            Ok(fed) => threads.extend(fed),
             Err(error) => {
                 stop.trigger();
-                let _ = processor.join();
+                for thread in threads {
+                    let _ = thread.join();
+                }
                 return Err(error);
             }
-        };
+        }
         *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(queue.clone());
         self.running = Some(Running {
             stop,
             queue,
-            threads: vec![reader, processor],
+            threads,
         });
         Ok(())
     }
@@ -230,6 +228,73 @@ impl Slots {
     pub(super) fn get_mut(&mut self, symbol: &Symbol) -> Option<&mut Slot> {
         self.0.iter_mut().find(|slot| slot.symbol == *symbol)
     }
+}
+
+/// Starts what feeds the queue: the replay source, or the reader (and its recorder).
+fn feed(
+    shared: &Shared<'_>,
+    index: usize,
+    symbol: &Symbol,
+    stop: &StopToken,
+    stats: &Arc<SymbolStats>,
+    frames: FrameSender,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let config = shared.config;
+    if let Source::Replay(plan) = &config.source {
+        let source = ReplaySource {
+            symbol: symbol.clone(),
+            plan: Arc::clone(plan),
+            index,
+            started: shared.started,
+            stop: stop.clone(),
+            stats: Arc::clone(stats),
+        };
+        return Ok(vec![spawn_source(source, frames)?]);
+    }
+    let Some(endpoint) = shared.endpoint else {
+        return Err(std::io::Error::other("no exchange to connect to"));
+    };
+    let mut threads = Vec::with_capacity(2);
+    let recorder = match &config.record {
+        Some(settings) => {
+            let (tap, thread) = spawn_recorder(&Recording {
+                settings,
+                market: config.market,
+                symbol,
+                kinds: &config.kinds,
+                run: shared.run_us,
+            })?;
+            threads.push(thread);
+            Some(tap)
+        }
+        None => None,
+    };
+    let reader = spawn_reader(
+        Reader {
+            symbol: symbol.clone(),
+            decoder: Decoder::new(symbol, &config.kinds),
+            url: endpoint.stream_url(symbol, &config.kinds),
+            endpoint: endpoint.clone(),
+            connector: Arc::clone(shared.connector),
+            limiter: Arc::clone(shared.limiter),
+            settings: config.connection,
+            stop: stop.clone(),
+            stats: Arc::clone(stats),
+            events: shared.events.clone(),
+            recorder,
+        },
+        frames,
+    )?;
+    // The reader first: the recorder ends after it.
+    threads.insert(0, reader);
+    Ok(threads)
+}
+
+/// Wall-clock microseconds since the Unix epoch.
+pub(super) fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as u64)
 }
 
 /// The symbol's output: stdout, its file, its handler or its publisher.

@@ -22,13 +22,6 @@ const BIN_NAME: &str = "binance-listen";
 
 /// Runs `command`; returns the exit status.
 pub(super) fn run(command: &Command) -> ExitCode {
-    if let Some(word) = command.reserved_only() {
-        stderr::line(&format!(
-            "binance-listen: error: '{word}' is reserved for a subcommand of a later version and does nothing yet; to listen to a symbol named {upper}, write {upper} or put it after -- (binance-listen -- {word})",
-            upper = word.to_ascii_uppercase()
-        ));
-        return ExitCode::from(USAGE_ERROR_STATUS);
-    }
     let text = match command {
         Command::Completions { shell: Some(shell) } => completion_script(*shell),
         Command::Completions { shell: None } => {

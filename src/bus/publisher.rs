@@ -88,11 +88,10 @@ fn is_transient(error: &PublishError) -> bool {
 
 impl Publisher {
     /// A task for `symbol` publishing to `routes` (one per stream, in the decoder's
-    /// order) and the processor's side of it.
+    /// order; gap markers to `marker_subject`) and the processor's side of it.
     pub(crate) fn new(
         jetstream: Context,
-        routes: Vec<StreamRoute>,
-        marker_subject: Subject,
+        (routes, marker_subject): (Vec<StreamRoute>, Subject),
         stats: Arc<SymbolStats>,
         stop: StopToken,
         symbol: &str,

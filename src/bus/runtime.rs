@@ -200,8 +200,7 @@ impl Bus {
             .into();
         let (publisher, output) = Publisher::new(
             self.jetstream.clone(),
-            routes,
-            marker_subject,
+            (routes, marker_subject),
             stats,
             stop,
             symbol.as_str(),

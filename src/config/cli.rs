@@ -22,6 +22,7 @@ use crate::bus::subject::SubjectTemplate;
 use crate::bus::{ServerList, parse_servers, parse_stream_name};
 use crate::output::OutputFormat;
 use crate::pipeline::queue::OverflowPolicy;
+use crate::record::Rotate;
 use crate::stats::metrics::parse_metrics_addr;
 use crate::stats::report::StatsFormat;
 
@@ -36,6 +37,8 @@ Examples:
   binance-listen --max-messages 100 --format raw BTCUSDT > trades.jsonl
   binance-listen --output-dir data/ BTCUSDT ETHUSDT          data/BTCUSDT.jsonl, data/ETHUSDT.jsonl
   binance-listen --exec './handler.py {symbol}' BTCUSDT ETHUSDT   one handler per symbol
+  binance-listen --record rec/ BTCUSDT               keep every frame, zstd, a file per hour
+  binance-listen replay rec/ --speed max             play a recording through the pipeline
   binance-listen --endpoint wss://localhost:9443 --ca-cert ca.pem ETHUSDT
   binance-listen --symbols-file symbols.txt BTCUSDT   the file's symbols too, one per line
   binance-listen --format pretty --color always ETHUSDT | less -R
@@ -46,7 +49,8 @@ Examples:
   binance-listen man | man -l -                      the manual page
 
 Reserved words: the lower-case words completions, man, tail, replay and help are
-subcommands when they come first (replay is kept for a later version), never symbols. To listen to a symbol so named, write it in upper case (MAN) or after --
+subcommands when they come first, never symbols. To listen to a symbol so named,
+write it in upper case (MAN) or after --
 (binance-listen -- man).
 
 Exit status: 0 after a normal stop (Ctrl-C, SIGTERM, --duration, --max-messages, closed
@@ -179,6 +183,16 @@ pub(crate) struct Cli {
     /// the same [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = parse_lease)]
     pub(crate) lease: Option<Duration>,
+
+    /// Also record every frame exactly as received, with its receive time, per symbol and
+    /// stream, zstd-compressed: DIR/<market>/<SYMBOL>/<stream>/2026-11-28T14.jsonl.zst.
+    /// Runs beside any output; `binance-listen replay DIR` plays it back
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<PathBuf>,
+
+    /// When --record starts a new file per stream: hourly or daily (UTC) [default: hourly]
+    #[arg(long, value_name = "hourly|daily", requires = "record")]
+    pub(crate) rotate: Option<Rotate>,
 
     /// Mark holes in the data in the output itself: one JSON line (`"event":"gap"`) for each
     /// gap in ids, break in a futures update chain, restarted sequence and run of overflow

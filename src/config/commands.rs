@@ -1,7 +1,7 @@
 //! Subcommands beside the default action. `binance-listen ETHUSDT` listens: symbols are the
 //! default positional arguments. A few lower-case words are reserved as subcommands when
-//! they come first ([`RESERVED_WORDS`]): `completions` and `man` today, `tail` and `replay`
-//! for later versions, and clap's `help`. Anywhere else among the symbols such a word is a
+//! they come first ([`RESERVED_WORDS`]): `completions`, `man` and `replay` today, `tail`
+//! for a later version, and clap's `help`. Anywhere else among the symbols such a word is a
 //! usage error rather than a symbol, so a typo never quietly listens to `MAN`; a symbol so
 //! named is still reachable in upper case (`MAN`) or after `--` (`binance-listen -- man`).
 
@@ -38,9 +38,11 @@ pub(crate) enum Command {
     /// stream, one JSON line each, e.g.
     /// `binance-listen tail --nats nats://127.0.0.1:4222 ETHUSDT --since 5m | jq .`
     Tail(TailArgs),
-    /// Reserved for a later version (replay recorded lines); does nothing yet
+    /// Replay recorded frames through the pipeline: replay PATH... [SYMBOL...] [--speed
+    /// 1|10|max] [--from TIME] [--to TIME] [--stream KIND] [--keep-recv-time] [--check],
+    /// with any output flag (replay --help says more)
     Replay {
-        /// Ignored: the subcommand does not exist yet
+        /// Recordings (files or directories), symbols, replay's own flags and output flags
         #[arg(
             trailing_var_arg = true,
             allow_hyphen_values = true,
@@ -49,16 +51,6 @@ pub(crate) enum Command {
         )]
         args: Vec<OsString>,
     },
-}
-
-impl Command {
-    /// The word of a subcommand reserved for a later version, if this is one.
-    pub(crate) fn reserved_only(&self) -> Option<&'static str> {
-        match self {
-            Self::Replay { .. } => Some("replay"),
-            Self::Completions { .. } | Self::Man | Self::Tail(_) => None,
-        }
-    }
 }
 
 /// `tail`'s arguments.

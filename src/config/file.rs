@@ -32,6 +32,8 @@ pub(super) struct Keys {
     pub(super) format: Option<Entry>,
     pub(super) ca_cert: Option<Entry>,
     pub(super) output_dir: Option<Entry>,
+    pub(super) record: Option<Entry>,
+    pub(super) rotate: Option<Entry>,
     pub(super) exec: Option<Entry>,
     pub(super) nats: Option<Entry>,
     pub(super) nats_subject: Option<Entry>,

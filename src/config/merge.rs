@@ -196,6 +196,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         &kinds,
         market,
     )?;
+    let record = super::recording::record_settings((cli.record, cli.rotate), file)?;
     let metrics = layered(
         cli.metrics,
         file.value("metrics", keys.metrics.as_ref(), parse_metrics_addr),
@@ -211,6 +212,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         overflow,
         format,
         output,
+        record,
         gap_markers,
         delays,
         ca_certs,

@@ -10,6 +10,7 @@ pub(crate) mod commands;
 mod file;
 mod merge;
 mod output;
+mod recording;
 mod resolve;
 mod symbols_file;
 pub(crate) mod terminal;
@@ -29,6 +30,8 @@ use crate::pipeline::queue::OverflowPolicy;
 use crate::pipeline::reader::ConnectionSettings;
 use crate::pipeline::reader::connect::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES};
 use crate::pipeline::reader::link::Liveness;
+use crate::record::RecordSettings;
+use crate::replay::ReplayPlan;
 use crate::stats::metrics::MetricsListener;
 use crate::stats::report::StatsFormat;
 use cli::Cli;
@@ -113,6 +116,8 @@ pub(crate) enum Source {
     Exchange(Endpoint),
     /// The in-process mock exchange (`--simulate`).
     Simulate,
+    /// Recorded frames (`binance-listen replay`).
+    Replay(Arc<ReplayPlan>),
 }
 
 /// Everything the run needs, resolved and checked.
@@ -138,6 +143,8 @@ pub(crate) struct Config {
     pub(crate) format: OutputFormat,
     /// Where lines go.
     pub(crate) output: OutputTarget,
+    /// Where frames are recorded too (`--record`), if anywhere.
+    pub(crate) record: Option<RecordSettings>,
     /// Write gap markers into the output (`--gap-markers`).
     pub(crate) gap_markers: bool,
     /// Per-symbol processor delay, aligned with `symbols`.
@@ -173,6 +180,7 @@ impl fmt::Debug for Config {
             .field("overflow", &self.overflow)
             .field("format", &self.format)
             .field("output", &self.output)
+            .field("record", &self.record)
             .field("gap_markers", &self.gap_markers)
             .field("delays", &self.delays)
             .field("ca_certs", &self.ca_certs.len())

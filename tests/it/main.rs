@@ -16,6 +16,7 @@ mod nats;
 mod nats_group;
 mod nats_tail;
 mod reconnect;
+mod record;
 mod sequence;
 mod shell;
 mod shutdown;

@@ -191,9 +191,6 @@ fn reserved_words_are_not_symbols_unless_upper_case_or_after_double_dash() {
         line.contains("'tcsh'") && line.contains("bash, elvish, fish"),
         "{line}"
     );
-    let line = usage_error(&["replay", "ETHUSDT"]);
-    assert!(line.contains("'replay' is reserved"), "{line}");
-    assert!(line.contains("binance-listen -- replay"), "{line}");
     // `tail` reads NATS: it says so when the server is not named.
     let line = usage_error(&["tail", "ETHUSDT"]);
     assert!(line.contains("--nats"), "{line}");

@@ -217,7 +217,13 @@ impl Processor {
                 return ended;
             }
         }
-        self.flush(state);
+        if !self.flush(state) {
+            return Ended::Stopped;
+        }
+        // Every frame fed was handled: a replay's end, the symbol done like --max-messages.
+        if self.frames.is_exhausted() && !self.stop.is_triggered() {
+            return Ended::Done;
+        }
         Ended::Stopped
     }
 

@@ -17,7 +17,9 @@
 //! processor alone counts bytes out (a plain store), and the reader re-reads the processor's
 //! count only when its stale view says the byte bound is near. Under `--overflow block` a
 //! reader facing a full queue parks until the processor frees room (or the pipeline stops):
-//! it burns no CPU while the consumer is slow.
+//! it burns no CPU while the consumer is slow, and it is woken once half the queue is free
+//! (or 64 KiB of payload), not per frame taken, so a source faster than its processor (a
+//! replay) costs one wake-up per run of frames.
 //!
 //! Overflow drops are told to the processor the same way: the reader alone writes the total
 //! it dropped, only when it drops, and the processor reads it per frame (a plain load of a
@@ -178,6 +180,11 @@ pub(crate) struct FrameReceiver {
     published: u64,
     /// The reader's `dropped_frames` when last read.
     dropped_seen: u64,
+    /// The reader is gone and every frame it queued was taken.
+    exhausted: bool,
+    /// A reader parked for room is woken once the queue is down to this many frames (half
+    /// its bound): it then queues a run of frames at once instead of one per wake-up.
+    wake_at_len: usize,
 }
 
 /// Creates a queue with `bounds`: the reader's [`FrameSender`] and the processor's
@@ -215,6 +222,8 @@ pub(crate) fn frame_queue(
         popped_bytes: 0,
         published: 0,
         dropped_seen: 0,
+        exhausted: false,
+        wake_at_len: bounds.frames.max(1) / 2,
     };
     (frames, receiver)
 }
@@ -339,7 +348,9 @@ impl FrameSender {
 impl FrameReceiver {
     /// The next frame if one is waiting.
     pub(crate) fn try_recv(&mut self) -> Result<Frame, TryRecvError> {
-        let frame = self.receiver.try_recv()?;
+        let frame = self.receiver.try_recv().inspect_err(|error| {
+            self.exhausted |= *error == TryRecvError::Disconnected;
+        })?;
         self.taken(&frame);
         Ok(frame)
     }
@@ -348,11 +359,20 @@ impl FrameReceiver {
     pub(crate) fn recv_or_stop(&mut self, stop: &StopToken) -> Option<Frame> {
         self.publish();
         let frame = select! {
-            recv(self.receiver) -> frame => frame.ok(),
+            recv(self.receiver) -> frame => {
+                self.exhausted |= frame.is_err();
+                frame.ok()
+            }
             recv(stop.wake_channel()) -> _ => None,
         }?;
         self.taken(&frame);
         Some(frame)
+    }
+
+    /// Whether the reader is gone and its last frame taken: a replay's source reached the
+    /// end of its files (a live reader leaves only when the pipeline stops or fails).
+    pub(crate) fn is_exhausted(&self) -> bool {
+        self.exhausted
     }
 
     /// Frames the reader dropped to overflow since the last call: a load of a line the
@@ -385,7 +405,8 @@ impl FrameReceiver {
     fn taken(&mut self, frame: &Frame) {
         self.popped_bytes += frame.bytes();
         if self.popped_bytes - self.published >= POPPED_PUBLISH_BYTES
-            || self.shared.reader_parked.load(Ordering::SeqCst)
+            || (self.shared.reader_parked.load(Ordering::SeqCst)
+                && self.receiver.len() <= self.wake_at_len)
         {
             self.publish();
         }

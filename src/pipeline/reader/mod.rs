@@ -40,6 +40,7 @@ use crate::control::events::{AppEvent, ExitGuard};
 use crate::control::stop::StopToken;
 use crate::control::supervise::{Supervision, supervise};
 use crate::pipeline::queue::{Frame, FrameSender, Pushed};
+use crate::record::RecordTap;
 use crate::stats::SymbolStats;
 use crate::util::duration::format_duration;
 use crate::util::throttle::Throttle;
@@ -129,6 +130,8 @@ pub(crate) struct Reader {
     pub stats: Arc<SymbolStats>,
     /// Tells `app` when the symbol cannot be served.
     pub events: Sender<AppEvent>,
+    /// Hands every queued frame to the symbol's recorder too (`--record`).
+    pub recorder: Option<RecordTap>,
 }
 
 /// Starts the reader thread.
@@ -193,10 +196,12 @@ struct Session {
     bad_frames: [Throttle; 3],
     /// Connections replaced for silence in a row (see [`health`]).
     silent_streak: u32,
+    /// The recorder's tap, with `--record`.
+    tap: Option<RecordTap>,
 }
 
 impl Reader {
-    fn run(self, frames: FrameSender) {
+    fn run(mut self, frames: FrameSender) {
         // Every log line of this thread names its symbol through this span.
         let _span = tracing::info_span!("reader", symbol = %self.symbol).entered();
         let _guard = ExitGuard {
@@ -213,6 +218,7 @@ impl Reader {
             drops: Throttle::new(REPORT_INTERVAL),
             bad_frames: std::array::from_fn(|_| Throttle::new(REPORT_INTERVAL)),
             silent_streak: 0,
+            tap: self.recorder.take(),
         };
         let outcome = supervise(&self.symbol, "reader", &self.stop, || {
             self.serve(&mut session);
@@ -423,6 +429,10 @@ impl Reader {
     /// Queues a frame under the overflow policy; `false` when the pipeline is stopping (the
     /// frame is then counted discarded, never written).
     fn enqueue(&self, frame: Frame, session: &mut Session) -> bool {
+        // Recorded before it is queued: a frame the queue drops to overflow is kept.
+        if let Some(tap) = &mut session.tap {
+            tap.offer(&frame.payload, frame.recv_time_us, frame.connection);
+        }
         session.pushes = session.pushes.wrapping_add(1);
         if session.pushes.is_multiple_of(QUEUE_DEPTH_SAMPLE_EVERY) {
             // Reading the depth touches the processor's side of the queue: sample it.
