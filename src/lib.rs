@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+mod book;
 mod config;
 mod control;
 mod output;

@@ -11,11 +11,15 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
 use tracing::{error, info};
 
-use binance_streams::{Decoder, Endpoint, Symbol};
+use binance_streams::{Decoder, Endpoint, Market, StreamKind, Symbol};
 
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
+use crate::book::budget::WeightRules;
+use crate::book::fetch::{Snapshots, spawn_snapshot_workers};
+use crate::book::rest::{SnapshotClient, market_rest_base};
+use crate::book::sync::Rule;
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
 use crate::control::stop::StopToken;
@@ -23,7 +27,7 @@ use crate::output::OutputFormat;
 use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
 use crate::output::heading::Heading;
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
-use crate::pipeline::processor::{Processor, spawn_processor};
+use crate::pipeline::processor::{BookSettings, Processor, spawn_processor};
 use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
@@ -106,6 +110,10 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         config.connection.attempt_window,
     ));
     announce_connection_pacing(config, &limiter);
+    // Snapshot workers for `--stream book`; stopped with everything else.
+    let books_stop = StopToken::new();
+    let snapshots = start_books(config, &endpoint, &books_stop)
+        .map_err(|error| Fatal(format!("cannot start the snapshot workers: {error}")))?;
 
     // Every output opens (every file, every handler) before any connection is made.
     let mut outputs = Vec::with_capacity(config.symbols.len());
@@ -120,6 +128,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         connector: &connector,
         limiter: &limiter,
         events: &events,
+        snapshots: snapshots.as_ref(),
     };
     let mut pipelines = Vec::with_capacity(config.symbols.len());
     for (index, (symbol, (stop, output))) in config.symbols.iter().zip(outputs).enumerate() {
@@ -185,6 +194,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         watch.stop();
     }
     stop_all(&pipelines);
+    books_stop.trigger();
     let threads = pipelines
         .iter_mut()
         .flat_map(|p| p.threads.drain(..))
@@ -253,6 +263,58 @@ struct Shared<'a> {
     connector: &'a Arc<Connector>,
     limiter: &'a Arc<ConnectLimiter>,
     events: &'a Sender<AppEvent>,
+    /// The snapshot workers, with `--stream book`.
+    snapshots: Option<&'a Snapshots>,
+}
+
+/// Starts the snapshot workers when a book is kept: the REST base is `--rest-endpoint`,
+/// else `--endpoint`'s (resolved in `config`), else the simulation's, else the market's.
+fn start_books(
+    config: &Config,
+    endpoint: &Endpoint,
+    stop: &StopToken,
+) -> std::io::Result<Option<Snapshots>> {
+    if !config.kinds.contains(&StreamKind::Book) {
+        return Ok(None);
+    }
+    let base = match (&config.book.rest_base, &config.source) {
+        (Some(base), _) => base.clone(),
+        (None, Source::Simulate) => format!("http://{}", endpoint.host_port()),
+        (None, Source::Exchange(_)) => market_rest_base(config.market).to_owned(),
+    };
+    let roots: Vec<Vec<u8>> = config
+        .ca_certs
+        .iter()
+        .filter_map(|cert| cert.to_der().ok())
+        .collect();
+    let client = SnapshotClient::new(config.market, &base, &roots);
+    spawn_snapshot_workers(
+        client,
+        WeightRules::of(config.market),
+        config.symbols.len(),
+        stop,
+    )
+    .map(Some)
+}
+
+/// How `symbol`'s processor keeps its book, when the run keeps books.
+fn book_settings(config: &Config, snapshots: Option<&Snapshots>) -> Option<BookSettings> {
+    let snapshots = snapshots?.clone();
+    let index = config
+        .kinds
+        .iter()
+        .position(|kind| *kind == StreamKind::Book)?;
+    let rule = match config.market {
+        Market::Futures | Market::CoinFutures => Rule::Futures,
+        Market::Spot | Market::Testnet | Market::Us => Rule::Spot,
+    };
+    Some(BookSettings {
+        index,
+        rule,
+        depth: config.book.depth,
+        interval: config.book.interval,
+        snapshots,
+    })
 }
 
 /// Says up front when Binance's connection limit will make a large start slow.
@@ -284,6 +346,7 @@ fn start_pipeline(
         connector,
         limiter,
         events,
+        snapshots,
     } = shared;
     let stats = Arc::new(SymbolStats::new(
         config.stats.is_some() || config.metrics.is_some(),
@@ -306,6 +369,7 @@ fn start_pipeline(
         stats: Arc::clone(&stats),
         sink: LineSink::new(output),
         events: (*events).clone(),
+        book: book_settings(config, *snapshots),
     })?;
     let reader = spawn_reader(
         Reader {

@@ -80,10 +80,25 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         .unwrap_or_else(|| vec![StreamKind::Trade]),
     );
     check_market_offers(market, &kinds)?;
+    if kinds.contains(&StreamKind::Book)
+        && kinds.contains(&StreamKind::Depth(binance_streams::UpdateSpeed::Fast))
+    {
+        return Err(UsageError(
+            "stream kinds book and depth@100ms cannot be read together: the book is built from the depth@100ms stream; choose one".to_owned(),
+        ));
+    }
     let endpoint = layered(
         cli.endpoint,
         file.value("endpoint", keys.endpoint.as_ref(), parsed),
     )?;
+    // The REST base follows --endpoint when given, so a private server (or the mock)
+    // serves snapshots too.
+    let rest_base = cli.rest_endpoint.clone().or_else(|| {
+        endpoint.as_ref().map(|endpoint| {
+            let scheme = if endpoint.is_tls() { "https" } else { "http" };
+            format!("{scheme}://{}", endpoint.host_port())
+        })
+    });
     let source = if cli.simulate {
         if !cfg!(feature = "simulate") {
             return Err(UsageError(
@@ -211,6 +226,11 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
             no_color_env(),
         ),
         metrics: bind_metrics(metrics).map_err(UsageError)?,
+        book: super::BookConfig {
+            depth: cli.book_depth.unwrap_or(super::DEFAULT_BOOK_DEPTH),
+            interval: cli.book_interval,
+            rest_base,
+        },
     })
 }
 

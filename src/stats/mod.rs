@@ -97,6 +97,9 @@ pub(crate) struct ProcessorCounters {
     pub(crate) gaps: Counter,
     /// Ids missing in those jumps.
     pub(crate) missing_ids: Counter,
+    /// Order books thrown away and rebuilt (`--stream book`): gaps, crossed books,
+    /// snapshot failures.
+    pub(crate) resyncs: Counter,
 }
 
 /// Everything counted for one symbol.
@@ -164,6 +167,8 @@ pub(crate) struct Snapshot {
     pub(crate) missing_ids: u64,
     /// Connections made beyond the first.
     pub(crate) reconnects: u64,
+    /// Order books rebuilt.
+    pub(crate) resyncs: u64,
 }
 
 impl Snapshot {
@@ -197,6 +202,7 @@ impl SymbolStats {
             gaps: processor.gaps.get(),
             missing_ids: processor.missing_ids.get(),
             reconnects: reader.connects.get().saturating_sub(1),
+            resyncs: processor.resyncs.get(),
         }
     }
 }
@@ -224,12 +230,16 @@ pub(crate) fn summary_lines<'a>(
                     pipeline.human()
                 )
             });
+            let resyncs = match s.resyncs {
+                0 => String::new(),
+                n => format!("  resyncs {n}"),
+            };
             let unaccounted = match s.unaccounted() {
                 0 => String::new(),
                 n => format!("  unaccounted {n} (a thread did not finish)"),
             };
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{unaccounted}{latency}",
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{resyncs}{unaccounted}{latency}",
                 s.received, s.written, s.dropped, s.duplicates, s.skipped, s.discarded, s.lost, s.gaps, s.missing_ids, s.reconnects
             )
         })
@@ -253,6 +263,9 @@ struct SummaryRow<'a> {
     gaps: u64,
     missing_ids: u64,
     reconnects: u64,
+    /// Order books rebuilt; only with `--stream book` and when not zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    resyncs: u64,
     /// Received frames in no bucket (a thread that did not finish); only when not zero.
     #[serde(skip_serializing_if = "Option::is_none")]
     unaccounted: Option<i128>,
@@ -260,6 +273,10 @@ struct SummaryRow<'a> {
     latency_exchange_us: Option<Percentiles>,
     #[serde(skip_serializing_if = "Option::is_none")]
     latency_pipeline_us: Option<Percentiles>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// The exit summary as JSON lines, one object per symbol (`"type":"summary"`), for stderr.
@@ -281,6 +298,7 @@ pub(crate) fn summary_json_lines<'a>(
                 gaps: s.gaps,
                 missing_ids: s.missing_ids,
                 reconnects: s.reconnects,
+                resyncs: s.resyncs,
                 unaccounted: Some(s.unaccounted()).filter(|&n| n != 0),
                 latency_exchange_us: latency.map(|(exchange, _)| exchange),
                 latency_pipeline_us: latency.map(|(_, pipeline)| pipeline),

@@ -168,7 +168,7 @@ impl Feed {
             StreamKind::Trade => self.write_trade(out, id, now),
             StreamKind::AggTrade => self.write_agg_trade(out, id, now),
             StreamKind::BookTicker => self.write_book_ticker(out, id, now),
-            StreamKind::Depth(_) => self.write_depth(out, id, now),
+            StreamKind::Depth(_) | StreamKind::Book => self.write_depth(out, id, now),
             StreamKind::PartialDepth(levels, _) => {
                 self.write_partial_depth(out, id, u64::from(levels), now);
             }
