@@ -30,6 +30,10 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
     {
         return;
     }
+    if shared.tls.is_none() && starts_as_rest(&control, deadline) {
+        crate::rest::serve_rest(tcp, shared, deadline);
+        return;
+    }
     let (socket, path) = match handshake(tcp, shared, deadline) {
         Ok(accepted) => accepted,
         Err(detail) => {
@@ -60,6 +64,33 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
         sent,
         at: Instant::now(),
     });
+}
+
+/// Whether a plain connection opens with a REST snapshot request rather than a WebSocket
+/// upgrade: peeks at its first bytes (waiting for enough of them) without taking them.
+fn starts_as_rest(tcp: &TcpStream, deadline: Instant) -> bool {
+    let mut start = [0u8; 20];
+    loop {
+        match tcp.peek(&mut start) {
+            Ok(0) => return false,
+            Ok(seen) if seen >= start.len() => return crate::rest::is_rest_request(&start),
+            Ok(seen) if !b"GET /".starts_with(&start[..seen.min(5)]) => return false,
+            Ok(_) => {}
+            Err(error)
+                if !matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => {}
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 #[cfg(test)]

@@ -173,6 +173,18 @@ pub struct Faults {
     /// which stays a valid event of its kind (decoders ignore unknown fields). On a
     /// combined connection the size is the whole wrapped frame's.
     pub huge_frames: Option<usize>,
+    /// Lost updates: events with these ids are never sent on a faulty connection (the
+    /// stream goes on with the next id), so a book built from the stream has a gap.
+    pub drop_ids: Vec<u64>,
+    /// REST depth snapshots: the first requests (of any symbol) are answered with these
+    /// statuses (429, 418) and their `Retry-After` instead of a snapshot.
+    pub snapshot_rejections: Vec<Rejection>,
+    /// REST depth snapshots: each answer waits this long; the book is read after the wait.
+    pub snapshot_delay: Option<Duration>,
+    /// REST depth snapshots: the first this-many (after any rejections) hold the book as it
+    /// was [`STALE_LAG`](crate::STALE_LAG) events before the newest: older than what a
+    /// client that just connected has buffered.
+    pub stale_snapshots: u64,
 }
 
 impl Faults {

@@ -251,11 +251,19 @@ impl<'a> Session<'a> {
     /// event when an id jump is due. `Ok(true)` when the client is slow to read (the frame
     /// is buffered); `Err` when the connection is gone.
     fn send_next(&mut self, index: usize) -> Result<bool, ()> {
+        let lane = &self.lanes[index];
+        // `Faults::drop_ids`: the event happens (the stream's book moves) but is not sent.
+        let dropped = self.faulty
+            && lane.jump.is_none()
+            && self.shared.config.faults.drop_ids.contains(&lane.cursor);
         let frame = self.render(index);
-        let backlogged = match self.socket.write(Message::Text(frame)) {
-            Ok(()) => false,
-            Err(WsError::Io(error)) if is_timeout(&error) => true,
-            Err(_) => return Err(()),
+        let backlogged = match dropped {
+            true => false,
+            false => match self.socket.write(Message::Text(frame)) {
+                Ok(()) => false,
+                Err(WsError::Io(error)) if is_timeout(&error) => true,
+                Err(_) => return Err(()),
+            },
         };
         let faults = &self.shared.config.faults;
         let lane = &mut self.lanes[index];

@@ -1,0 +1,195 @@
+//! The mock's REST side: depth snapshots (`GET /api/v3/depth`, `/fapi/v1/depth`,
+//! `/dapi/v1/depth` with `symbol` and `limit`) on the same port as the WebSocket streams, so
+//! `--endpoint` serves a listener's books too. A snapshot is the true book of the symbol's
+//! diff-depth stream (`<symbol>@depth@100ms`, else `@depth`), consistent with what the
+//! stream sends, with `X-MBX-USED-WEIGHT-1M`; the snapshot faults reject it (429/418 with
+//! `Retry-After`), delay it, or send a stale one. Plain HTTP/1.1, one request per
+//! connection (`Connection: close`).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use binance_streams::{StreamKind, UpdateSpeed};
+
+use crate::{MockEvent, Shared, StreamLog};
+
+/// The snapshot paths, per market.
+const DEPTH_PATHS: [&str; 3] = ["/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"];
+
+/// The longest request head read.
+const MAX_HEAD_BYTES: usize = 8 * 1024;
+
+/// The default and largest `limit`, as on Binance spot.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 5_000;
+
+/// Whether the start of a connection's bytes is a REST snapshot request.
+pub(crate) fn is_rest_request(start: &[u8]) -> bool {
+    DEPTH_PATHS.iter().any(|path| {
+        let request = format!("GET {path}");
+        start.starts_with(request.as_bytes())
+    })
+}
+
+/// Answers one REST request on `tcp` and closes it.
+pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant) {
+    let Some(target) = read_target(&mut tcp, deadline) else {
+        return;
+    };
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    };
+    let symbol = param("symbol").unwrap_or_default().to_owned();
+    let limit = param("limit")
+        .and_then(|limit| limit.parse::<usize>().ok())
+        .unwrap_or(DEFAULT_LIMIT)
+        .clamp(1, MAX_LIMIT);
+    if !DEPTH_PATHS.contains(&path) {
+        respond(&mut tcp, 404, &[], r#"{"code":-1,"msg":"not found"}"#);
+        return;
+    }
+    let faults = &shared.config.faults;
+    let index = shared.snapshots.fetch_add(1, Ordering::Relaxed);
+    let rejections = faults.snapshot_rejections.len() as u64;
+    if let Some(rejection) = usize::try_from(index)
+        .ok()
+        .and_then(|index| faults.snapshot_rejections.get(index))
+    {
+        let retry = rejection.retry_after_secs.map(|secs| secs.to_string());
+        let headers: Vec<(&str, &str)> = retry
+            .as_deref()
+            .map(|secs| vec![("Retry-After", secs)])
+            .unwrap_or_default();
+        respond(
+            &mut tcp,
+            rejection.status,
+            &headers,
+            r#"{"code":-1003,"msg":"Too many requests."}"#,
+        );
+        shared.emit(MockEvent::Snapshot {
+            symbol,
+            status: rejection.status,
+            last_update_id: None,
+            stale: false,
+        });
+        return;
+    }
+    if let Some(delay) = faults.snapshot_delay {
+        let until = Instant::now() + delay;
+        while Instant::now() < until && !shared.stopping() {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+    let stale = index - rejections < faults.stale_snapshots;
+    let lower = symbol.to_lowercase();
+    let log = book_log(shared, &lower);
+    let futures_time = shared.config.futures.then(now_ms);
+    let body = {
+        let log = log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.snapshot_json(limit, stale, futures_time)
+    };
+    let Some(body) = body else {
+        respond(
+            &mut tcp,
+            400,
+            &[],
+            r#"{"code":-1121,"msg":"Invalid symbol."}"#,
+        );
+        return;
+    };
+    let last_update_id = body
+        .strip_prefix(r#"{"lastUpdateId":"#)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|id| id.parse().ok());
+    let weight = if limit <= 100 { 5 } else { 25 };
+    let used = (index + 1) * weight;
+    respond(
+        &mut tcp,
+        200,
+        &[("X-MBX-USED-WEIGHT-1M", &used.to_string())],
+        &body,
+    );
+    shared.emit(MockEvent::Snapshot {
+        symbol,
+        status: 200,
+        last_update_id,
+        stale,
+    });
+}
+
+/// The log of the symbol's diff-depth stream: the 100 ms one (which `book` reads), else
+/// the 1000 ms one if only that exists, else a new 100 ms one.
+fn book_log(shared: &Shared, symbol: &str) -> Arc<Mutex<StreamLog>> {
+    let fast = format!("{symbol}@depth@100ms");
+    let standard = format!("{symbol}@depth");
+    let exists = |name: &str| {
+        shared
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(name)
+    };
+    if !exists(&fast) && exists(&standard) {
+        return shared.stream(&standard, symbol, StreamKind::Depth(UpdateSpeed::Standard));
+    }
+    shared.stream(&fast, symbol, StreamKind::Depth(UpdateSpeed::Fast))
+}
+
+/// Reads the request head; returns its target (`/api/v3/depth?symbol=..`).
+fn read_target(tcp: &mut TcpStream, deadline: Instant) -> Option<String> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+        if head.len() > MAX_HEAD_BYTES || Instant::now() >= deadline {
+            return None;
+        }
+        match tcp.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(read) => head.extend_from_slice(&chunk[..read]),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return None,
+        }
+    }
+    let line = head.split(|byte| *byte == b'\r').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    line.split(' ').nth(1).map(str::to_owned)
+}
+
+fn respond(tcp: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        418 => "I'm a teapot",
+        429 => "Too Many Requests",
+        _ => "Error",
+    };
+    let mut response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("\r\n");
+    response.push_str(body);
+    let _ = tcp.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = tcp.write_all(response.as_bytes());
+    let _ = tcp.flush();
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
