@@ -182,8 +182,8 @@ pub struct Faults {
     /// REST depth snapshots: each answer waits this long; the book is read after the wait.
     pub snapshot_delay: Option<Duration>,
     /// REST depth snapshots: the first this-many (after any rejections) hold the book as it
-    /// was [`STALE_LAG`](crate::STALE_LAG) events before the newest: older than what a
-    /// client that just connected has buffered.
+    /// was before the stream's first event: in market mode (`MockConfig::market`), older
+    /// than anything a client that joined the running market has buffered.
     pub stale_snapshots: u64,
 }
 

@@ -24,7 +24,7 @@ mod stream;
 
 pub use faults::{BadFrame, CloseNotice, Faults, IdJump, Rejection};
 pub use feed::{BookTop, Feed, TrueBook};
-pub use log::{RECORDED_DEPTH, STALE_LAG, StreamLog};
+pub use log::{RECORDED_DEPTH, StreamLog};
 
 use std::collections::HashMap;
 use std::io;
@@ -245,6 +245,8 @@ pub enum MockEvent {
     Snapshot {
         /// The symbol asked for, as given.
         symbol: String,
+        /// The depth asked for (`limit`, default 100).
+        limit: usize,
         /// The HTTP status sent.
         status: u16,
         /// The snapshot's `lastUpdateId`, when one was sent.

@@ -24,16 +24,13 @@ pub struct StreamLog {
     /// Diff depth with `MockConfig::record_books`: the book's top after each event, oldest
     /// first, at most [`LOG_CAPACITY`].
     tops: Option<VecDeque<BookTop>>,
-    /// Diff depth with stale-snapshot faults: the book as it was the last
-    /// [`STALE_LAG`] events, oldest first.
-    lagged: Option<VecDeque<TrueBook>>,
+    /// Diff depth with stale-snapshot faults: the book as it was before the stream's first
+    /// event, older than anything a client that joined later has buffered.
+    initial: Option<TrueBook>,
 }
 
 /// Levels a side recorded per event by `MockConfig::record_books`.
 pub const RECORDED_DEPTH: usize = 20;
-
-/// How many events behind a stale snapshot is (`Faults::stale_snapshots`).
-pub const STALE_LAG: usize = 8;
 
 impl StreamLog {
     /// A log for `stream_symbol`'s spot `kind` stream, starting at id 1.
@@ -49,7 +46,7 @@ impl StreamLog {
             log: VecDeque::new(),
             connections: 0,
             tops: None,
-            lagged: None,
+            initial: None,
         }
     }
 
@@ -63,7 +60,7 @@ impl StreamLog {
             self.tops = Some(VecDeque::from([book.top(RECORDED_DEPTH)]));
         }
         if stale {
-            self.lagged = Some(VecDeque::from([book.clone()]));
+            self.initial = Some(book.clone());
         }
         self
     }
@@ -78,7 +75,7 @@ impl StreamLog {
         tops.get(index).cloned()
     }
 
-    /// The REST snapshot of the book now (or, `stale`, a few events ago) with `limit`
+    /// The REST snapshot of the book now (or, `stale`, before the first event) with `limit`
     /// levels a side; `None` for a stream without a book.
     pub fn snapshot_json(
         &self,
@@ -86,8 +83,8 @@ impl StreamLog {
         stale: bool,
         futures_time: Option<u64>,
     ) -> Option<String> {
-        let book = match (&self.lagged, stale) {
-            (Some(lagged), true) => lagged.front()?,
+        let book = match (&self.initial, stale) {
+            (Some(initial), true) => initial,
             _ => self.feed.true_book()?,
         };
         Some(book.snapshot_json(limit, futures_time))
@@ -102,12 +99,6 @@ impl StreamLog {
                 tops.pop_front();
             }
             tops.push_back(book.top(RECORDED_DEPTH));
-        }
-        if let Some(lagged) = &mut self.lagged {
-            if lagged.len() > STALE_LAG {
-                lagged.pop_front();
-            }
-            lagged.push_back(book.clone());
         }
     }
 
@@ -127,7 +118,7 @@ impl StreamLog {
                 self.first_logged += 1;
             }
             self.log.push_back(Utf8Bytes::from(scratch.as_str()));
-            if self.tops.is_some() || self.lagged.is_some() {
+            if self.tops.is_some() {
                 self.note_book();
             }
         }

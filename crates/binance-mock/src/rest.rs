@@ -74,6 +74,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
         );
         shared.emit(MockEvent::Snapshot {
             symbol,
+            limit,
             status: rejection.status,
             last_update_id: None,
             stale: false,
@@ -117,6 +118,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
     );
     shared.emit(MockEvent::Snapshot {
         symbol,
+        limit,
         status: 200,
         last_update_id,
         stale,
