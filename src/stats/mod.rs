@@ -327,6 +327,7 @@ mod tests {
                 gaps: 2,
                 missing_ids: 7,
                 reconnects: 3,
+                resyncs: 0,
             },
             None,
         )]);
@@ -377,6 +378,7 @@ mod tests {
                 gaps: 1,
                 missing_ids: 9,
                 reconnects: 2,
+                resyncs: 0,
             }
         );
         assert_eq!(snapshot.unaccounted(), 0);

@@ -27,9 +27,6 @@ use numbers::{Decimal, UNITS_PER_WHOLE};
 use stats::{Quote, Rolling};
 pub use truth::{BookTop, TrueBook};
 
-/// Levels a side of a diff-depth feed's book before its first event.
-const SEED_LEVELS: u64 = 40;
-
 /// Changed levels per side in one diff-depth event, at most.
 const DIFF_LEVELS: u64 = 3;
 
@@ -131,33 +128,6 @@ impl Feed {
             truth: None,
         }
         .with_truth(first_id)
-    }
-
-    /// A diff-depth feed starts with a book of [`SEED_LEVELS`] a side around the price, at
-    /// the update id before its first event's.
-    fn with_truth(mut self, first_id: u64) -> Self {
-        if !matches!(self.kind, StreamKind::Depth(_) | StreamKind::Book) {
-            return self;
-        }
-        let mut truth = TrueBook::default();
-        truth.update_id = self.book.last(first_id.saturating_sub(1));
-        // Its own generator, so the stream's events are what they were without a book.
-        let mut rng = Rng::with_seed(self.book.last(0));
-        let bid = self.price.saturating_sub(self.tick).max(self.tick);
-        for (price, qty) in self.ladder(Side::Bid, bid, SEED_LEVELS, 0).levels(&mut rng) {
-            truth.set_bid(price, qty);
-        }
-        let ask = bid + self.tick;
-        for (price, qty) in self.ladder(Side::Ask, ask, SEED_LEVELS, 0).levels(&mut rng) {
-            truth.set_ask(price, qty);
-        }
-        self.truth = Some(truth);
-        self
-    }
-
-    /// The book behind a diff-depth feed, after its latest event.
-    pub fn true_book(&self) -> Option<&TrueBook> {
-        self.truth.as_ref()
     }
 
     /// USD-M futures shapes instead of spot's where they differ: aggTrade (`nq`, no `M`),
@@ -380,21 +350,7 @@ impl Feed {
             .ladder(Side::Ask, ask_start, asks, 4)
             .levels(&mut self.rng);
         if let Some(truth) = &mut self.truth {
-            // A new best bid takes out every ask at or below it (and a new ask every bid at
-            // or above it), as a matching engine would: the book is never crossed.
-            if let Some(&(top_bid, _)) = bid_levels.iter().find(|(_, qty)| *qty > 0) {
-                ask_levels.extend(truth.asks_up_to(top_bid).into_iter().map(|p| (p, 0)));
-            }
-            if let Some(&(top_ask, _)) = ask_levels.iter().find(|(_, qty)| *qty > 0) {
-                bid_levels.extend(truth.bids_from(top_ask).into_iter().map(|p| (p, 0)));
-            }
-            for &(price, qty) in &bid_levels {
-                truth.set_bid(price, qty);
-            }
-            for &(price, qty) in &ask_levels {
-                truth.set_ask(price, qty);
-            }
-            truth.update_id = self.book.last(id);
+            truth.settle(&mut bid_levels, &mut ask_levels, self.book.last(id));
         }
         out.push_str(r#""b":"#);
         write_levels(out, &bid_levels);

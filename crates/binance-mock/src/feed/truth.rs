@@ -7,6 +7,43 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::numbers::Decimal;
+use super::{Feed, Side};
+use crate::rand::Rng;
+use binance_streams::StreamKind;
+
+/// Levels a side of a diff-depth feed's book before its first event.
+const SEED_LEVELS: u64 = 40;
+
+impl Feed {
+    /// A diff-depth feed starts with a book of [`SEED_LEVELS`] a side around the price, at
+    /// the update id before its first event's.
+    pub(super) fn with_truth(mut self, first_id: u64) -> Self {
+        if !matches!(self.kind, StreamKind::Depth(_) | StreamKind::Book) {
+            return self;
+        }
+        let mut truth = TrueBook {
+            update_id: self.book.last(first_id.saturating_sub(1)),
+            ..TrueBook::default()
+        };
+        // Its own generator, so the stream's events are what they were without a book.
+        let mut rng = Rng::with_seed(self.book.last(0));
+        let bid = self.price.saturating_sub(self.tick).max(self.tick);
+        for (price, qty) in self.ladder(Side::Bid, bid, SEED_LEVELS, 0).levels(&mut rng) {
+            truth.set_bid(price, qty);
+        }
+        let ask = bid + self.tick;
+        for (price, qty) in self.ladder(Side::Ask, ask, SEED_LEVELS, 0).levels(&mut rng) {
+            truth.set_ask(price, qty);
+        }
+        self.truth = Some(truth);
+        self
+    }
+
+    /// The book behind a diff-depth feed, after its latest event.
+    pub fn true_book(&self) -> Option<&TrueBook> {
+        self.truth.as_ref()
+    }
+}
 
 /// The top levels of a book, as strings: what a test compares a listener's lines with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -39,13 +76,38 @@ impl TrueBook {
         set(&mut self.asks, price, qty);
     }
 
+    /// Applies one diff event's levels (bids descending, asks ascending, as generated) and
+    /// sets the book's id to `update_id`. A new best bid first takes out every ask at or
+    /// below it (and a new best ask every bid at or above it), as a matching engine would,
+    /// adding those deletions to the event: the book is never crossed.
+    pub(super) fn settle(
+        &mut self,
+        bids: &mut Vec<(u64, u64)>,
+        asks: &mut Vec<(u64, u64)>,
+        update_id: u64,
+    ) {
+        if let Some(&(top_bid, _)) = bids.iter().find(|(_, qty)| *qty > 0) {
+            asks.extend(self.asks_up_to(top_bid).into_iter().map(|p| (p, 0)));
+        }
+        if let Some(&(top_ask, _)) = asks.iter().find(|(_, qty)| *qty > 0) {
+            bids.extend(self.bids_from(top_ask).into_iter().map(|p| (p, 0)));
+        }
+        for &(price, qty) in bids.iter() {
+            self.set_bid(price, qty);
+        }
+        for &(price, qty) in asks.iter() {
+            self.set_ask(price, qty);
+        }
+        self.update_id = update_id;
+    }
+
     /// The asks at or below `price`: a new bid there would cross them.
-    pub(super) fn asks_up_to(&self, price: u64) -> Vec<u64> {
+    fn asks_up_to(&self, price: u64) -> Vec<u64> {
         self.asks.range(..=price).map(|(p, _)| *p).collect()
     }
 
     /// The bids at or above `price`.
-    pub(super) fn bids_from(&self, price: u64) -> Vec<u64> {
+    fn bids_from(&self, price: u64) -> Vec<u64> {
         self.bids.range(price..).map(|(p, _)| *p).collect()
     }
 
