@@ -198,7 +198,7 @@ mod tests {
             Permit::Go,
             "new minute"
         );
-        budget.server_used(1_900, minute + 61);
+        budget.server_used(1_910, minute + 61);
         assert!(matches!(
             budget.request(20, now, minute + 61),
             Permit::WaitUntil(_)

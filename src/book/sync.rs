@@ -3,7 +3,8 @@
 //! and snapshots; it says what to do with each (buffer, apply, ignore, resync, fetch again).
 //!
 //! Spot (the rule as corrected on 2025-11-12): buffer updates; take a snapshot; a snapshot
-//! older than the first buffered `U` is fetched again; drop buffered updates with
+//! older than the first buffered `U` is fetched again (one ending at `U - 1` continues it
+//! exactly and is kept); drop buffered updates with
 //! `u <= lastUpdateId`; then each update with `u < id` is old, one with `U > id + 1` means
 //! updates were lost (resync), any other is applied and `id := u`.
 //!
@@ -173,7 +174,9 @@ impl<T> Buffer<T> {
             };
         };
         let stale_below = match rule {
-            Rule::Spot if last_update_id < first.first => return Fit::TooOld,
+            // Binance's step 4 refetches when lastUpdateId < U; its step 7 (and the pre-2024
+            // text) accepts U = lastUpdateId + 1, which continues the snapshot exactly.
+            Rule::Spot if last_update_id.saturating_add(1) < first.first => return Fit::TooOld,
             Rule::Spot => last_update_id.saturating_add(1),
             Rule::Futures => last_update_id,
         };
