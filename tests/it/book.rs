@@ -31,6 +31,16 @@ fn levels(value: &Value) -> Vec<(String, String)> {
 /// Runs a book listener against `exchange` until `lines` book lines; checks every book line
 /// against the true book and the exit summary. Returns the resync reasons seen.
 fn run_books(exchange: &Exchange, extra: &[&str], symbol: &str, lines: u64) -> Vec<String> {
+    run_books_with_stderr(exchange, extra, symbol, lines).0
+}
+
+/// [`run_books`], also returning stderr.
+fn run_books_with_stderr(
+    exchange: &Exchange,
+    extra: &[&str],
+    symbol: &str,
+    lines: u64,
+) -> (Vec<String>, String) {
     let url = exchange.url();
     let depth = DEPTH.to_string();
     let max = lines.to_string();
@@ -91,7 +101,7 @@ fn run_books(exchange: &Exchange, extra: &[&str], symbol: &str, lines: u64) -> V
     };
     assert_eq!(counted, resyncs.len() as u64, "{stderr}");
     assert_summary_adds_up(&stderr, symbol);
-    resyncs
+    (resyncs, stderr)
 }
 
 fn book_mock(faults: Faults) -> MockConfig {
@@ -289,6 +299,55 @@ fn book_flags_are_checked() {
     assert_eq!(status.code(), Some(2));
     assert!(
         stderr.contains("invalid REST endpoint 'ftp://x'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_crossed_book_is_thrown_away_and_rebuilt() {
+    let exchange = Exchange::start(book_mock(Faults {
+        cross_ids: vec![60],
+        ..Faults::default()
+    }));
+    let resyncs = run_books(&exchange, &[], "ETHUSDT", 120);
+    assert_eq!(resyncs, ["crossed"]);
+}
+
+#[test]
+fn a_failed_snapshot_is_announced_and_tried_again() {
+    let exchange = Exchange::start(book_mock(Faults {
+        snapshot_errors: 1,
+        ..Faults::default()
+    }));
+    let resyncs = run_books(&exchange, &[], "ETHUSDT", 40);
+    assert_eq!(resyncs, ["snapshot_failed"]);
+}
+
+#[test]
+fn reordered_updates_never_make_a_wrong_book() {
+    for (market, futures, reason) in [("spot", false, "gap"), ("futures", true, "break")] {
+        let exchange = Exchange::start(
+            book_mock(Faults {
+                swap_ids: vec![60],
+                ..Faults::default()
+            })
+            .futures(futures),
+        );
+        let resyncs = run_books(&exchange, &["--market", market], "BTCUSDT", 120);
+        assert_eq!(resyncs, [reason], "{market}");
+    }
+}
+
+#[test]
+fn a_book_interval_writes_the_latest_book_at_most_once_per_interval() {
+    let exchange = Exchange::start(book_mock(Faults::default()));
+    // 200 updates a second, a line at most every 100 ms: each line still equals the true
+    // book at its id, and the updates merged into later lines are counted as duplicates.
+    let (resyncs, stderr) =
+        run_books_with_stderr(&exchange, &["--book-interval", "100ms"], "ETHUSDT", 8);
+    assert!(resyncs.is_empty(), "{resyncs:?}");
+    assert!(
+        summary_count(&stderr, "ETHUSDT", "duplicates") > 8,
         "{stderr}"
     );
 }

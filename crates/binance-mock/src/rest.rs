@@ -81,13 +81,30 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
         });
         return;
     }
+    let after_rejections = index - rejections;
+    if after_rejections < faults.snapshot_errors {
+        respond(
+            &mut tcp,
+            500,
+            &[],
+            r#"{"code":-1000,"msg":"An unknown error occurred."}"#,
+        );
+        shared.emit(MockEvent::Snapshot {
+            symbol,
+            limit,
+            status: 500,
+            last_update_id: None,
+            stale: false,
+        });
+        return;
+    }
     if let Some(delay) = faults.snapshot_delay {
         let until = Instant::now() + delay;
         while Instant::now() < until && !shared.stopping() {
             std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
         }
     }
-    let stale = index - rejections < faults.stale_snapshots;
+    let stale = after_rejections - faults.snapshot_errors < faults.stale_snapshots;
     let lower = symbol.to_lowercase();
     let log = book_log(shared, &lower);
     let futures_time = shared.config.futures.then(now_ms);
@@ -174,6 +191,7 @@ fn respond(tcp: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &st
         404 => "Not Found",
         418 => "I'm a teapot",
         429 => "Too Many Requests",
+        500 => "Internal Server Error",
         _ => "Error",
     };
     let mut response = format!(
