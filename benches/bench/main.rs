@@ -13,6 +13,7 @@
 //! cargo bench --bench bench -- rollover [SECONDS]
 //! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]
 //! cargo bench --bench bench -- slow [SECONDS]
+//! cargo bench --bench bench -- books [SYMBOLS] [SECONDS]   # --stream book
 //! cargo bench --bench bench -- python [MESSAGES]   # the same scenarios, Python baseline
 //! ```
 //!
@@ -20,6 +21,7 @@
 //! (`[connection] attempts_per_window`): the mock is not Binance, and scenarios that
 //! connect many symbols or reconnect often would otherwise measure the pacing.
 
+mod books;
 mod child;
 mod mock;
 mod preencoded;
@@ -31,6 +33,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use books::books;
 use scenarios::{isolation, reconnect, rollover, scale, slow_consumer};
 use throughput::throughput;
 
@@ -59,6 +62,7 @@ fn main() {
         Some("rollover") => rollover(number(1, 10)),
         Some("scale") => scale(number(1, 1000), number(2, 10)),
         Some("slow") => slow_consumer(number(1, 10)),
+        Some("books") => books(number(1, 200), number(2, 10)),
         Some("python") => {
             println!(
                 "== python baseline: websocket-client thread + unbounded queue + processor thread per symbol"
@@ -77,10 +81,11 @@ fn main() {
             rollover(10);
             scale(1000, 10);
             slow_consumer(10);
+            books(200, 10);
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow or python"
+                "unknown scenario '{other}': expected throughput, isolation, reconnect, rollover, scale, slow, books or python"
             );
             std::process::exit(2);
         }

@@ -11,15 +11,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, after, never, select, unbounded};
 use tracing::{error, info};
 
-use binance_streams::{Decoder, Endpoint, Market, StreamKind, Symbol};
+use binance_streams::{Decoder, Endpoint, Symbol};
 
+use super::books::{book_settings, start_books};
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
 use super::simulation;
-use crate::book::budget::WeightRules;
-use crate::book::fetch::{Snapshots, spawn_snapshot_workers};
-use crate::book::rest::{SnapshotClient, market_rest_base};
-use crate::book::sync::Rule;
+use crate::book::fetch::Snapshots;
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
 use crate::control::stop::StopToken;
@@ -27,7 +25,7 @@ use crate::output::OutputFormat;
 use crate::output::batch::{LineOutput, LineSink, StdoutOutput};
 use crate::output::heading::Heading;
 use crate::output::sinks::{ExecOutput, FileOutput, Handlers, symbol_file};
-use crate::pipeline::processor::{BookSettings, Processor, spawn_processor};
+use crate::pipeline::processor::{Processor, spawn_processor};
 use crate::pipeline::queue::{QueueBounds, QueueHandle, frame_queue};
 use crate::pipeline::reader::connect::Connector;
 use crate::pipeline::reader::limiter::ConnectLimiter;
@@ -265,56 +263,6 @@ struct Shared<'a> {
     events: &'a Sender<AppEvent>,
     /// The snapshot workers, with `--stream book`.
     snapshots: Option<&'a Snapshots>,
-}
-
-/// Starts the snapshot workers when a book is kept: the REST base is `--rest-endpoint`,
-/// else `--endpoint`'s (resolved in `config`), else the simulation's, else the market's.
-fn start_books(
-    config: &Config,
-    endpoint: &Endpoint,
-    stop: &StopToken,
-) -> std::io::Result<Option<Snapshots>> {
-    if !config.kinds.contains(&StreamKind::Book) {
-        return Ok(None);
-    }
-    let base = match (&config.book.rest_base, &config.source) {
-        (Some(base), _) => base.clone(),
-        (None, Source::Simulate) => format!("http://{}", endpoint.host_port()),
-        (None, Source::Exchange(_)) => market_rest_base(config.market).to_owned(),
-    };
-    let roots: Vec<Vec<u8>> = config
-        .ca_certs
-        .iter()
-        .filter_map(|cert| cert.to_der().ok())
-        .collect();
-    let client = SnapshotClient::new(config.market, &base, &roots);
-    spawn_snapshot_workers(
-        client,
-        WeightRules::of(config.market),
-        config.symbols.len(),
-        stop,
-    )
-    .map(Some)
-}
-
-/// How `symbol`'s processor keeps its book, when the run keeps books.
-fn book_settings(config: &Config, snapshots: Option<&Snapshots>) -> Option<BookSettings> {
-    let snapshots = snapshots?.clone();
-    let index = config
-        .kinds
-        .iter()
-        .position(|kind| *kind == StreamKind::Book)?;
-    let rule = match config.market {
-        Market::Futures | Market::CoinFutures => Rule::Futures,
-        Market::Spot | Market::Testnet | Market::Us => Rule::Spot,
-    };
-    Some(BookSettings {
-        index,
-        rule,
-        depth: config.book.depth,
-        interval: config.book.interval,
-        snapshots,
-    })
 }
 
 /// Says up front when Binance's connection limit will make a large start slow.
