@@ -92,6 +92,9 @@ impl TrueBook {
         if let Some(&(top_ask, _)) = asks.iter().find(|(_, qty)| *qty > 0) {
             bids.extend(self.bids_from(top_ask).into_iter().map(|p| (p, 0)));
         }
+        // Sorted as Binance sends them: bids descending, asks ascending.
+        bids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        asks.sort_unstable_by_key(|level| level.0);
         for &(price, qty) in bids.iter() {
             self.set_bid(price, qty);
         }
@@ -161,5 +164,60 @@ fn write_side<'a>(out: &mut String, levels: impl Iterator<Item = (&'a u64, &'a u
             out.push(',');
         }
         let _ = write!(out, r#"["{}","{}"]"#, Decimal(*price), Decimal(*qty));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use binance_streams::UpdateSpeed;
+
+    use super::super::Feed;
+    use super::*;
+
+    type Side = BTreeMap<String, String>;
+
+    /// Applies `levels` (a JSON array of `[price, qty]`) to `side` as a client would.
+    fn apply(side: &mut Side, levels: &serde_json::Value) {
+        for level in levels.as_array().unwrap() {
+            let (price, qty) = (level[0].as_str().unwrap(), level[1].as_str().unwrap());
+            if qty.bytes().all(|b| b == b'0' || b == b'.') {
+                side.remove(price);
+            } else {
+                side.insert(price.to_owned(), qty.to_owned());
+            }
+        }
+    }
+
+    #[test]
+    fn the_stream_rebuilds_the_true_book_which_never_crosses() {
+        for futures in [false, true] {
+            let mut feed =
+                Feed::new("ethusdt", StreamKind::Depth(UpdateSpeed::Fast), 1).futures(futures);
+            let snapshot: serde_json::Value =
+                serde_json::from_str(&feed.true_book().unwrap().snapshot_json(5000, None)).unwrap();
+            let (mut bids, mut asks) = (Side::new(), Side::new());
+            apply(&mut bids, &snapshot["bids"]);
+            apply(&mut asks, &snapshot["asks"]);
+            let mut out = String::new();
+            for step in 0..3_000u64 {
+                feed.next_payload(&mut out, 1_732_500_000_000 + step);
+                let event: serde_json::Value = serde_json::from_str(&out).unwrap();
+                apply(&mut bids, &event["b"]);
+                apply(&mut asks, &event["a"]);
+                let truth = feed.true_book().unwrap();
+                assert!(!truth.crossed(), "crossed after {out}");
+                assert_eq!(truth.update_id, event["u"].as_u64().unwrap());
+                let top = truth.top(usize::MAX);
+                // Same strings, same levels (the maps order strings, so compare as sets).
+                assert_eq!(top.bids.len(), bids.len(), "{out}");
+                assert_eq!(top.asks.len(), asks.len(), "{out}");
+                for (price, qty) in top.bids.iter().chain(&top.asks) {
+                    let known = bids.get(price).or_else(|| asks.get(price));
+                    assert_eq!(known, Some(qty), "{price} after {out}");
+                }
+            }
+        }
     }
 }
