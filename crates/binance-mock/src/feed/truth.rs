@@ -93,7 +93,7 @@ impl TrueBook {
             bids.extend(self.bids_from(top_ask).into_iter().map(|p| (p, 0)));
         }
         // Sorted as Binance sends them: bids descending, asks ascending.
-        bids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        bids.sort_unstable_by_key(|level| std::cmp::Reverse(level.0));
         asks.sort_unstable_by_key(|level| level.0);
         for &(price, qty) in bids.iter() {
             self.set_bid(price, qty);

@@ -134,6 +134,7 @@ impl Processor {
                 continue;
             };
             let (Some(book), Event::Depth(update)) = (state.book.as_mut(), &event) else {
+                self.stats.processor.skipped.add(1);
                 continue;
             };
             let Phase::Live(live) = &mut book.phase else {
