@@ -16,9 +16,9 @@ use super::resolve::{load_ca_certs, resolve_delays};
 use super::symbols_file::add_listed;
 use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
-    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
-    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_silence_multiple,
-    parse_stats_interval,
+    DelaySpec, parse_book_depth, parse_book_interval, parse_connection_age, parse_gap_markers,
+    parse_max_messages, parse_max_silence, parse_queue_bytes, parse_queue_capacity,
+    parse_rest_endpoint, parse_run_duration, parse_silence_multiple, parse_stats_interval,
 };
 use super::{
     Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SILENCE_FLOOR,
@@ -93,7 +93,15 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
     )?;
     // The REST base follows --endpoint when given, so a private server (or the mock)
     // serves snapshots too.
-    let rest_base = cli.rest_endpoint.clone().or_else(|| {
+    let rest_endpoint = layered(
+        cli.rest_endpoint.clone(),
+        file.value(
+            "rest_endpoint",
+            keys.rest_endpoint.as_ref(),
+            parse_rest_endpoint,
+        ),
+    )?;
+    let rest_base = rest_endpoint.or_else(|| {
         endpoint.as_ref().map(|endpoint| {
             let scheme = if endpoint.is_tls() { "https" } else { "http" };
             format!("{scheme}://{}", endpoint.host_port())
@@ -227,8 +235,19 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         ),
         metrics: bind_metrics(metrics).map_err(UsageError)?,
         book: super::BookConfig {
-            depth: cli.book_depth.unwrap_or(super::DEFAULT_BOOK_DEPTH),
-            interval: cli.book_interval,
+            depth: layered(
+                cli.book_depth,
+                file.value("book_depth", keys.book_depth.as_ref(), parse_book_depth),
+            )?
+            .unwrap_or(super::DEFAULT_BOOK_DEPTH),
+            interval: layered(
+                cli.book_interval,
+                file.value(
+                    "book_interval",
+                    keys.book_interval.as_ref(),
+                    parse_book_interval,
+                ),
+            )?,
             rest_base,
         },
     })
