@@ -351,3 +351,15 @@ fn a_book_interval_writes_the_latest_book_at_most_once_per_interval() {
         "{stderr}"
     );
 }
+
+#[test]
+fn snapshots_come_over_https_trusting_ca_cert() {
+    let pki = crate::support::tls::generate();
+    let dir = TempDir::new();
+    let ca = dir.write("ca.pem", &pki.ca_pem);
+    let ca = ca.to_str().expect("a UTF-8 path").to_owned();
+    let exchange = Exchange::start(book_mock(Faults::default()).tls(pki.server));
+    // --endpoint wss://localhost:PORT: snapshots from https://localhost:PORT, the same CA.
+    let resyncs = run_books(&exchange, &["--ca-cert", &ca], "ETHUSDT", 20);
+    assert!(resyncs.is_empty(), "{resyncs:?}");
+}

@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::handshake::handshake;
+use crate::handshake::{Accepted, handshake};
 use crate::path::parse_stream_path;
 use crate::session::{Peer, Session, open_lanes};
 use crate::{MockEvent, Shared};
@@ -30,12 +30,9 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
     {
         return;
     }
-    if shared.tls.is_none() && starts_as_rest(&control, deadline) {
-        crate::rest::serve_rest(tcp, shared, deadline);
-        return;
-    }
     let (socket, path) = match handshake(tcp, shared, deadline) {
-        Ok(accepted) => accepted,
+        Ok(Accepted::Socket(socket, path)) => (socket, path),
+        Ok(Accepted::Rest) => return,
         Err(detail) => {
             if !shared.stopping() {
                 shared.emit(MockEvent::HandshakeFailed { detail });
@@ -64,33 +61,6 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
         sent,
         at: Instant::now(),
     });
-}
-
-/// Whether a plain connection opens with a REST snapshot request rather than a WebSocket
-/// upgrade: peeks at its first bytes (waiting for enough of them) without taking them.
-fn starts_as_rest(tcp: &TcpStream, deadline: Instant) -> bool {
-    let mut start = [0u8; 20];
-    loop {
-        match tcp.peek(&mut start) {
-            Ok(0) => return false,
-            Ok(seen) if seen >= start.len() => return crate::rest::is_rest_request(&start),
-            Ok(seen) if !b"GET /".starts_with(&start[..seen.min(5)]) => return false,
-            Ok(_) => {}
-            Err(error)
-                if !matches!(
-                    error.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return false;
-            }
-            Err(_) => {}
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,10 @@
 //! `--endpoint` serves a listener's books too. A snapshot is the true book of the symbol's
 //! diff-depth stream (`<symbol>@depth@100ms`, else `@depth`), consistent with what the
 //! stream sends, with `X-MBX-USED-WEIGHT-1M`; the snapshot faults reject it (429/418 with
-//! `Retry-After`), delay it, or send a stale one. Plain HTTP/1.1, one request per
-//! connection (`Connection: close`).
+//! `Retry-After`), delay it, or send a stale one. HTTP/1.1 (over TLS too, when the
+//! mock serves `wss://`), one request per connection (`Connection: close`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,9 +17,6 @@ use crate::{MockEvent, Shared, StreamLog};
 
 /// The snapshot paths, per market.
 const DEPTH_PATHS: [&str; 3] = ["/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"];
-
-/// The longest request head read.
-const MAX_HEAD_BYTES: usize = 8 * 1024;
 
 /// The default and largest `limit`, as on Binance spot.
 const DEFAULT_LIMIT: usize = 100;
@@ -34,12 +30,10 @@ pub(crate) fn is_rest_request(start: &[u8]) -> bool {
     })
 }
 
-/// Answers one REST request on `tcp` and closes it.
-pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant) {
-    let Some(target) = read_target(&mut tcp, deadline) else {
-        return;
-    };
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+/// Answers one REST request for `target` (its head already read) on `tcp`; the caller
+/// closes the connection.
+pub(crate) fn serve_rest(tcp: &mut impl Write, target: &str, shared: &Shared) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let param = |name: &str| {
         query
             .split('&')
@@ -51,7 +45,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
         .unwrap_or(DEFAULT_LIMIT)
         .clamp(1, MAX_LIMIT);
     if !DEPTH_PATHS.contains(&path) {
-        respond(&mut tcp, 404, &[], r#"{"code":-1,"msg":"not found"}"#);
+        respond(tcp, 404, &[], r#"{"code":-1,"msg":"not found"}"#);
         return;
     }
     let faults = &shared.config.faults;
@@ -67,7 +61,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
             .map(|secs| vec![("Retry-After", secs)])
             .unwrap_or_default();
         respond(
-            &mut tcp,
+            tcp,
             rejection.status,
             &headers,
             r#"{"code":-1003,"msg":"Too many requests."}"#,
@@ -84,7 +78,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
     let after_rejections = index - rejections;
     if after_rejections < faults.snapshot_errors {
         respond(
-            &mut tcp,
+            tcp,
             500,
             &[],
             r#"{"code":-1000,"msg":"An unknown error occurred."}"#,
@@ -113,12 +107,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
         log.snapshot_json(limit, stale, futures_time)
     };
     let Some(body) = body else {
-        respond(
-            &mut tcp,
-            400,
-            &[],
-            r#"{"code":-1121,"msg":"Invalid symbol."}"#,
-        );
+        respond(tcp, 400, &[], r#"{"code":-1121,"msg":"Invalid symbol."}"#);
         return;
     };
     let last_update_id = body
@@ -128,7 +117,7 @@ pub(crate) fn serve_rest(mut tcp: TcpStream, shared: &Shared, deadline: Instant)
     let weight = if limit <= 100 { 5 } else { 25 };
     let used = (index + 1) * weight;
     respond(
-        &mut tcp,
+        tcp,
         200,
         &[("X-MBX-USED-WEIGHT-1M", &used.to_string())],
         &body,
@@ -160,31 +149,7 @@ fn book_log(shared: &Shared, symbol: &str) -> Arc<Mutex<StreamLog>> {
     shared.stream(&fast, symbol, StreamKind::Depth(UpdateSpeed::Fast))
 }
 
-/// Reads the request head; returns its target (`/api/v3/depth?symbol=..`).
-fn read_target(tcp: &mut TcpStream, deadline: Instant) -> Option<String> {
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-        if head.len() > MAX_HEAD_BYTES || Instant::now() >= deadline {
-            return None;
-        }
-        match tcp.read(&mut chunk) {
-            Ok(0) => return None,
-            Ok(read) => head.extend_from_slice(&chunk[..read]),
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return None,
-        }
-    }
-    let line = head.split(|byte| *byte == b'\r').next()?;
-    let line = std::str::from_utf8(line).ok()?;
-    line.split(' ').nth(1).map(str::to_owned)
-}
-
-fn respond(tcp: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &str) {
+fn respond(tcp: &mut impl Write, status: u16, headers: &[(&str, &str)], body: &str) {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -203,9 +168,34 @@ fn respond(tcp: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &st
     }
     response.push_str("\r\n");
     response.push_str(body);
-    let _ = tcp.set_write_timeout(Some(Duration::from_secs(5)));
-    let _ = tcp.write_all(response.as_bytes());
-    let _ = tcp.flush();
+    // The socket's writes time out (the session's pacing); a large snapshot to a client
+    // that reads slowly takes several.
+    let deadline = Instant::now() + WRITE_DEADLINE;
+    let mut rest = response.as_bytes();
+    while !rest.is_empty() && Instant::now() < deadline {
+        match tcp.write(rest) {
+            Ok(0) => return,
+            Ok(written) => rest = &rest[written..],
+            Err(error) if is_timeout(&error) => {}
+            Err(_) => return,
+        }
+    }
+    while Instant::now() < deadline {
+        match tcp.flush() {
+            Err(error) if is_timeout(&error) => {}
+            _ => return,
+        }
+    }
+}
+
+/// How long a response may take to write.
+const WRITE_DEADLINE: Duration = Duration::from_secs(5);
+
+fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 fn now_ms() -> u64 {
