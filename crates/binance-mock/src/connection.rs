@@ -31,7 +31,7 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
         return;
     }
     let (socket, path) = match handshake(tcp, shared, deadline) {
-        Ok(Accepted::Socket(socket, path)) => (socket, path),
+        Ok(Accepted::Socket(socket, path)) => (*socket, path),
         Ok(Accepted::Rest) => return,
         Err(detail) => {
             if !shared.stopping() {

@@ -23,8 +23,9 @@ pub(crate) type MockSocket = WebSocket<MockStream>;
 
 /// What a connection turned out to be.
 pub(crate) enum Accepted {
-    /// A WebSocket, upgraded for the request path.
-    Socket(MockSocket, String),
+    /// A WebSocket, upgraded for the request path (boxed: a socket is large, and the
+    /// other variant empty).
+    Socket(Box<MockSocket>, String),
     /// A REST request, answered (the connection is done).
     Rest,
 }
@@ -113,7 +114,7 @@ pub(crate) fn handshake(
         match attempt {
             Ok(mut socket) => {
                 socket.get_mut().set_trickle(None);
-                return Ok(Accepted::Socket(socket, path));
+                return Ok(Accepted::Socket(Box::new(socket), path));
             }
             Err(HandshakeError::Interrupted(mut partial)) => {
                 if shared.stopping() || (!trickling && Instant::now() >= deadline) {
