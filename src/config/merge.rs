@@ -10,15 +10,16 @@ use std::time::Duration;
 
 use binance_streams::{Market, StreamKind, StreamKinds, Symbol};
 
+use super::book::{BookFlags, book_config, check_book_kinds};
 use super::cli::Cli;
 use super::file::FileConfig;
 use super::resolve::{load_ca_certs, resolve_delays};
 use super::symbols_file::add_listed;
 use super::terminal::{self, ColourChoice, LogFormat, LogSettings, no_color_env};
 use super::values::{
-    DelaySpec, parse_book_depth, parse_book_interval, parse_connection_age, parse_gap_markers,
-    parse_max_messages, parse_max_silence, parse_queue_bytes, parse_queue_capacity,
-    parse_rest_endpoint, parse_run_duration, parse_silence_multiple, parse_stats_interval,
+    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
+    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_silence_multiple,
+    parse_stats_interval,
 };
 use super::{
     Config, DEFAULT_CONNECTION, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY, DEFAULT_SILENCE_FLOOR,
@@ -34,7 +35,7 @@ use crate::util::duration::parse_duration;
 
 /// One setting's layers: the flag wins, else the file, else nothing. The file's value was
 /// parsed (and an error returned) before this is called, whichever layer wins.
-fn layered<T>(
+pub(super) fn layered<T>(
     flag: Option<T>,
     file: Result<Option<T>, UsageError>,
 ) -> Result<Option<T>, UsageError> {
@@ -80,33 +81,20 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         .unwrap_or_else(|| vec![StreamKind::Trade]),
     );
     check_market_offers(market, &kinds)?;
-    if kinds.contains(&StreamKind::Book)
-        && kinds.contains(&StreamKind::Depth(binance_streams::UpdateSpeed::Fast))
-    {
-        return Err(UsageError(
-            "stream kinds book and depth@100ms cannot be read together: the book is built from the depth@100ms stream; choose one".to_owned(),
-        ));
-    }
+    check_book_kinds(&kinds)?;
     let endpoint = layered(
         cli.endpoint,
         file.value("endpoint", keys.endpoint.as_ref(), parsed),
     )?;
-    // The REST base follows --endpoint when given, so a private server (or the mock)
-    // serves snapshots too.
-    let rest_endpoint = layered(
-        cli.rest_endpoint.clone(),
-        file.value(
-            "rest_endpoint",
-            keys.rest_endpoint.as_ref(),
-            parse_rest_endpoint,
-        ),
+    let book = book_config(
+        BookFlags {
+            depth: cli.book_depth,
+            interval: cli.book_interval,
+            rest_endpoint: cli.rest_endpoint.clone(),
+        },
+        endpoint.as_ref(),
+        file,
     )?;
-    let rest_base = rest_endpoint.or_else(|| {
-        endpoint.as_ref().map(|endpoint| {
-            let scheme = if endpoint.is_tls() { "https" } else { "http" };
-            format!("{scheme}://{}", endpoint.host_port())
-        })
-    });
     let source = if cli.simulate {
         if !cfg!(feature = "simulate") {
             return Err(UsageError(
@@ -234,22 +222,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
             no_color_env(),
         ),
         metrics: bind_metrics(metrics).map_err(UsageError)?,
-        book: super::BookConfig {
-            depth: layered(
-                cli.book_depth,
-                file.value("book_depth", keys.book_depth.as_ref(), parse_book_depth),
-            )?
-            .unwrap_or(super::DEFAULT_BOOK_DEPTH),
-            interval: layered(
-                cli.book_interval,
-                file.value(
-                    "book_interval",
-                    keys.book_interval.as_ref(),
-                    parse_book_interval,
-                ),
-            )?,
-            rest_base,
-        },
+        book,
     })
 }
 

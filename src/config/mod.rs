@@ -5,6 +5,7 @@
 //! exists. Nothing after `Config` parses strings.
 
 pub(crate) mod argv;
+mod book;
 pub(crate) mod cli;
 pub(crate) mod commands;
 mod file;
