@@ -363,3 +363,11 @@ fn snapshots_come_over_https_trusting_ca_cert() {
     let resyncs = run_books(&exchange, &["--ca-cert", &ca], "ETHUSDT", 20);
     assert!(resyncs.is_empty(), "{resyncs:?}");
 }
+
+#[test]
+fn a_slow_book_handler_still_writes_right_books() {
+    // --delay on a book: each update waits in the processor, updates queue up meanwhile.
+    let exchange = Exchange::start(book_mock(Faults::default()));
+    let resyncs = run_books(&exchange, &["--delay", "2ms"], "ETHUSDT", 60);
+    assert!(resyncs.is_empty(), "{resyncs:?}");
+}

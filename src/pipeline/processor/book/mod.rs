@@ -179,6 +179,13 @@ impl Processor {
         state: &mut State,
     ) -> Result<(), Ended> {
         self.take_snapshot_replies(state)?;
+        if !self.delay.is_zero() {
+            // `--delay`: a slow handler, as for every kind; what is done shows first.
+            if !self.flush(state) || !self.stop.sleep(self.delay) {
+                self.stats.processor.discarded.add(1);
+                return Err(Ended::Stopped);
+            }
+        }
         let Event::Depth(update) = event else {
             self.stats.processor.skipped.add(1);
             return Ok(());
@@ -286,6 +293,10 @@ impl Processor {
         }
         self.stats.processor.duplicates.add(pending - 1);
         state.lines += 1;
+        if let Some(recorder) = &mut state.latency {
+            let event_time = Some(live.book.event_time).filter(|&time| time > 0);
+            recorder.line(event_time, live.last_recv_us);
+        }
         if self.max_messages.is_some_and(|max| state.lines >= max) {
             return Err(if self.flush(state) {
                 Ended::Done
