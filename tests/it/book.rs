@@ -371,3 +371,58 @@ fn a_slow_book_handler_still_writes_right_books() {
     let resyncs = run_books(&exchange, &["--delay", "2ms"], "ETHUSDT", 60);
     assert!(resyncs.is_empty(), "{resyncs:?}");
 }
+
+#[test]
+fn a_429_holds_every_symbols_snapshots_for_its_retry_after() {
+    // Eight books, four snapshot workers: the first four requests get 429 with
+    // Retry-After 2 s; no symbol asks again before those 2 s have passed.
+    let rejection = Rejection {
+        status: 429,
+        retry_after_secs: Some(2),
+    };
+    let exchange = Exchange::start(book_mock(Faults {
+        snapshot_rejections: vec![rejection; 4],
+        ..Faults::default()
+    }));
+    let url = exchange.url();
+    let symbols: Vec<String> = (0..8).map(|n| format!("S{n}USDT")).collect();
+    let mut args = vec![
+        "--endpoint",
+        &url,
+        "--stream",
+        "book",
+        "--max-messages",
+        "3",
+    ];
+    args.extend(symbols.iter().map(String::as_str));
+    let (status, _, stderr) = run_to_end(&args);
+    assert!(status.success(), "{stderr}");
+    let mut first_429 = None;
+    let mut answered = 0;
+    while answered < symbols.len() {
+        let event =
+            exchange.expect_event("a snapshot", |e| matches!(e, MockEvent::Snapshot { .. }));
+        let MockEvent::Snapshot { status, at, .. } = event else {
+            unreachable!()
+        };
+        match status {
+            429 => {
+                first_429.get_or_insert(at);
+            }
+            200 => {
+                let limited = first_429.expect("the 429s come first");
+                assert!(
+                    at.duration_since(limited) >= Duration::from_secs(2),
+                    "a snapshot {:?} after the first 429",
+                    at.duration_since(limited)
+                );
+                answered += 1;
+            }
+            other => panic!("HTTP {other}"),
+        }
+    }
+    assert!(
+        stderr.contains("HTTP 429, no snapshot requests for 2 s"),
+        "{stderr}"
+    );
+}

@@ -253,6 +253,8 @@ pub enum MockEvent {
         last_update_id: Option<u64>,
         /// Whether it was a stale one (`Faults::stale_snapshots`).
         stale: bool,
+        /// When the answer had been written.
+        at: Instant,
     },
     /// An upgrade was answered with an HTTP error (a [`Rejection`] fault).
     Rejected {

@@ -72,6 +72,7 @@ pub(crate) fn serve_rest(tcp: &mut impl Write, target: &str, shared: &Shared) {
             status: rejection.status,
             last_update_id: None,
             stale: false,
+            at: Instant::now(),
         });
         return;
     }
@@ -89,6 +90,7 @@ pub(crate) fn serve_rest(tcp: &mut impl Write, target: &str, shared: &Shared) {
             status: 500,
             last_update_id: None,
             stale: false,
+            at: Instant::now(),
         });
         return;
     }
@@ -128,6 +130,7 @@ pub(crate) fn serve_rest(tcp: &mut impl Write, target: &str, shared: &Shared) {
         status: 200,
         last_update_id,
         stale,
+        at: Instant::now(),
     });
 }
 
