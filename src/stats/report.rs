@@ -116,10 +116,17 @@ struct Row<'a> {
     missing_ids: u64,
     skipped: u64,
     reconnects: u64,
+    /// Order books rebuilt (`--stream book`); left out when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    resyncs: u64,
     discarded: u64,
     lost: u64,
     latency_exchange_us: Option<Percentiles>,
     latency_pipeline_us: Option<Percentiles>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &StopToken) {
@@ -155,6 +162,7 @@ fn run(sources: &[StatsSource], interval: Duration, format: StatsFormat, stop: &
                 missing_ids: snapshot.missing_ids,
                 skipped: snapshot.skipped,
                 reconnects: snapshot.reconnects,
+                resyncs: snapshot.resyncs,
                 discarded: snapshot.discarded,
                 lost: snapshot.lost,
                 latency_exchange_us: interval_latency
@@ -293,6 +301,7 @@ mod tests {
             discarded: 0,
             lost: 0,
             reconnects: 99_999,
+            resyncs: 0,
             latency_exchange_us: Some(Percentiles {
                 count: 1,
                 p50: 1,

@@ -117,8 +117,10 @@ fn a_spot_book_follows_the_true_book_and_resyncs_on_a_lost_update() {
         drop_ids: vec![60],
         ..Faults::default()
     }));
-    let resyncs = run_books(&exchange, &[], "ETHUSDT", 150);
+    let (resyncs, stderr) =
+        run_books_with_stderr(&exchange, &["--stats-format", "json"], "ETHUSDT", 150);
     assert_eq!(resyncs, ["gap"], "one announced resync for the lost update");
+    assert!(stderr.contains(r#""reconnects":0,"resyncs":1"#), "{stderr}");
 }
 
 #[test]
