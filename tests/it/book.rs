@@ -267,8 +267,9 @@ fn simulate_keeps_a_book_offline() {
         "2",
         "--max-messages",
         "3",
+        // A book is not a frame: raw writes the same JSON lines.
         "--format",
-        "json",
+        "raw",
         "ETHUSDT",
     ]);
     assert!(status.success(), "{stderr}");
