@@ -158,6 +158,15 @@ fn main() -> Result<(), String> {
             MockEvent::Rejected { status, .. } => {
                 eprintln!("rejected an upgrade with HTTP {status}")
             }
+            MockEvent::Snapshot {
+                symbol,
+                status,
+                last_update_id,
+                ..
+            } => match last_update_id {
+                Some(id) => eprintln!("snapshot of {symbol}: HTTP {status}, lastUpdateId {id}"),
+                None => eprintln!("snapshot of {symbol}: HTTP {status}"),
+            },
             MockEvent::Pong { .. } => {}
         }
     }

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+mod book;
 mod bus;
 mod config;
 mod control;

@@ -16,6 +16,7 @@
 //! cargo bench --bench bench -- slow [SECONDS]
 //! cargo bench --bench bench -- block [SECONDS]    # reader CPU while --overflow block waits
 //! cargo bench --bench bench -- nats [MESSAGES] [SYMBOLS]   # needs nats-server
+//! cargo bench --bench bench -- books [SYMBOLS] [SECONDS]   # --stream book
 //! cargo bench --bench bench -- python [MESSAGES]   # the same scenarios, Python baseline
 //! ```
 //!
@@ -23,6 +24,7 @@
 //! (`[connection] attempts_per_window`): the mock is not Binance, and scenarios that
 //! connect many symbols or reconnect often would otherwise measure the pacing.
 
+mod books;
 mod child;
 mod mock;
 mod nats;
@@ -36,6 +38,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use books::books;
 use scenarios::{isolation, reconnect, rollover, scale, slow_consumer};
 use throughput::throughput;
 
@@ -70,6 +73,7 @@ fn main() {
         Some("block") => scenarios::blocked_reader(number(1, 10)),
         Some("slow") => slow_consumer(number(1, 10)),
         Some("nats") => nats::nats(number(1, 200_000), number(2, 200)),
+        Some("books") => books(number(1, 200), number(2, 10)),
         Some("python") => {
             println!(
                 "== python baseline: websocket-client thread + unbounded queue + processor thread per symbol"
@@ -92,10 +96,11 @@ fn main() {
             slow_consumer(10);
             scenarios::blocked_reader(10);
             nats::nats(200_000, 200);
+            books(200, 10);
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, replay, isolation, reconnect, rollover, scale, slow, block, nats or python"
+                "unknown scenario '{other}': expected throughput, replay, isolation, reconnect, rollover, scale, slow, block, nats, books or python"
             );
             std::process::exit(2);
         }

@@ -13,6 +13,7 @@ use tracing::{error, info};
 
 use binance_streams::Symbol;
 
+use super::books::start_books;
 use super::pipelines::{Shared, Slot, Slots, unix_micros};
 use super::reachability::StartWatch;
 use super::signals::forward_signals;
@@ -21,6 +22,7 @@ use crate::bus::Bus;
 use crate::bus::group::{Group, GroupSettings};
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::{AppEvent, Failure, Fatal};
+use crate::control::stop::StopToken;
 use crate::output::OutputFormat;
 use crate::output::batch::StdoutOutput;
 use crate::output::heading::Heading;
@@ -105,6 +107,10 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     if !matches!(config.source, Source::Replay(_)) {
         announce_connection_pacing(config, &limiter);
     }
+    // Snapshot workers for `--stream book`; stopped with everything else.
+    let books_stop = StopToken::new();
+    let snapshots = start_books(config, endpoint.as_ref(), &books_stop)
+        .map_err(|error| Fatal(format!("cannot start the snapshot workers: {error}")))?;
 
     let shared = Shared {
         config,
@@ -117,6 +123,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         stdout: stdout.as_ref(),
         handlers: &handlers,
         bus: bus.as_ref(),
+        snapshots: snapshots.as_ref(),
     };
     let mut slots = Slots(
         config
@@ -195,6 +202,7 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
     }
     slots.halt_all();
     let threads = slots.threads();
+    books_stop.trigger();
     let (mut panicked, stuck) = join_within(threads, SHUTDOWN_GRACE);
     if !stuck.is_empty() && handlers.kill_running() > 0 {
         // Processors blocked writing to handlers that never read: killing the handlers

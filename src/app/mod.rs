@@ -2,6 +2,7 @@
 //! status), the [`lifecycle`] of a run (build every pipeline, wait for a reason to stop,
 //! stop them, summarise), and the [`signals`] that end it.
 
+mod books;
 mod entry;
 mod lifecycle;
 mod limits;

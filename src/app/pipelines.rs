@@ -15,6 +15,8 @@ use crossbeam_channel::Sender;
 
 use binance_streams::{Decoder, Endpoint, Symbol};
 
+use super::books::book_settings;
+use crate::book::fetch::Snapshots;
 use crate::bus::Bus;
 use crate::config::{Config, OutputTarget, Source};
 use crate::control::events::AppEvent;
@@ -45,6 +47,8 @@ pub(super) struct Shared<'a> {
     pub(super) stdout: Option<&'a StdoutOutput>,
     pub(super) handlers: &'a Arc<Handlers>,
     pub(super) bus: Option<&'a Bus>,
+    /// The snapshot workers, with `--stream book`.
+    pub(super) snapshots: Option<&'a Snapshots>,
 }
 
 /// A pipeline's stop token, queue and threads.
@@ -145,6 +149,7 @@ impl Slot {
             stats: Arc::clone(&self.stats),
             sink: LineSink::new(output),
             events: shared.events.clone(),
+            book: book_settings(config, shared.snapshots),
         })?;
         let mut threads = vec![processor];
         match feed(shared, self.index, &self.symbol, &stop, &self.stats, frames) {

@@ -13,9 +13,9 @@ use super::commands::{Command, parse_symbol_arg};
 use super::terminal::{ColourChoice, LogFormat};
 use super::values::Words;
 use super::values::{
-    DelaySpec, parse_connection_age, parse_gap_markers, parse_max_messages, parse_max_silence,
-    parse_queue_bytes, parse_queue_capacity, parse_run_duration, parse_simulate_rate,
-    parse_stats_interval,
+    DelaySpec, parse_book_depth, parse_book_interval, parse_connection_age, parse_gap_markers,
+    parse_max_messages, parse_max_silence, parse_queue_bytes, parse_queue_capacity,
+    parse_rest_endpoint, parse_run_duration, parse_simulate_rate, parse_stats_interval,
 };
 use crate::bus::group::{parse_group_name, parse_lease, parse_member_name, parse_replicas};
 use crate::bus::subject::SubjectTemplate;
@@ -85,7 +85,8 @@ pub(crate) struct Cli {
     /// Stream kinds, repeatable or comma-separated (several share one connection per
     /// symbol): trade, aggTrade, bookTicker, depth[@100ms], depth5|10|20[@100ms],
     /// kline_<interval>, miniTicker, ticker, ticker_1h|4h|1d, avgPrice, markPrice[@1s],
-    /// forceOrder [default: trade]
+    /// forceOrder, book (a local order book from depth@100ms and a REST snapshot) [default:
+    /// trade]
     #[arg(long = "stream", value_name = "KIND[,KIND...]")]
     pub(crate) streams: Vec<StreamKinds>,
 
@@ -99,6 +100,21 @@ pub(crate) struct Cli {
     /// <URL>/stream?streams=...). Overrides --market.
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<Endpoint>,
+
+    /// With --stream book: levels a side in each book line (fewer when the book knows
+    /// fewer) [default: 20]
+    #[arg(long, value_name = "N", value_parser = parse_book_depth)]
+    pub(crate) book_depth: Option<usize>,
+
+    /// With --stream book: at most one book line per this long, showing the latest book
+    /// (e.g. 1s, 250ms) [default: a line per update]
+    #[arg(long, value_name = "DURATION", value_parser = parse_book_interval)]
+    pub(crate) book_interval: Option<Duration>,
+
+    /// With --stream book: the REST base URL for depth snapshots (http://host:port or
+    /// https://host:port) [default: the market's, or --endpoint's host and port]
+    #[arg(long, value_name = "URL", value_parser = parse_rest_endpoint)]
+    pub(crate) rest_endpoint: Option<String>,
 
     /// Sleep this long per message in the processor, simulating a slow handler. Repeatable;
     /// SYMBOL= limits it to one symbol. Units: us, ms, s, m (e.g. ETHUSDT=200ms, 5ms)

@@ -51,6 +51,9 @@ pub(super) struct Keys {
     pub(super) color: Option<Entry>,
     pub(super) log_format: Option<Entry>,
     pub(super) metrics: Option<Entry>,
+    pub(super) book_depth: Option<Entry>,
+    pub(super) book_interval: Option<Entry>,
+    pub(super) rest_endpoint: Option<Entry>,
     pub(super) connection: Option<ConnectionKeys>,
 }
 

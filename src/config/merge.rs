@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use binance_streams::{Market, StreamKind, StreamKinds, Symbol};
 
+use super::book::{BookFlags, book_config, check_book_kinds};
 use super::cli::Cli;
 use super::file::FileConfig;
 use super::output::output_target;
@@ -81,9 +82,19 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
         .unwrap_or_else(|| vec![StreamKind::Trade]),
     );
     check_market_offers(market, &kinds)?;
+    check_book_kinds(&kinds)?;
     let endpoint = layered(
         cli.endpoint,
         file.value("endpoint", keys.endpoint.as_ref(), parsed),
+    )?;
+    let book = book_config(
+        BookFlags {
+            depth: cli.book_depth,
+            interval: cli.book_interval,
+            rest_endpoint: cli.rest_endpoint.clone(),
+        },
+        endpoint.as_ref(),
+        file,
     )?;
     let source = if cli.simulate {
         if !cfg!(feature = "simulate") {
@@ -228,6 +239,7 @@ pub(super) fn merge(cli: Cli, file: &FileConfig) -> Result<Config, UsageError> {
             no_color_env(),
         ),
         metrics: bind_metrics(metrics).map_err(UsageError)?,
+        book,
     })
 }
 

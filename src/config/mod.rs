@@ -5,6 +5,7 @@
 //! exists. Nothing after `Config` parses strings.
 
 pub(crate) mod argv;
+mod book;
 pub(crate) mod cli;
 pub(crate) mod commands;
 mod file;
@@ -166,7 +167,24 @@ pub(crate) struct Config {
     /// `--metrics`: the socket `/metrics` and `/healthz` are served on, already bound
     /// (a port in use is a usage error).
     pub(crate) metrics: Option<Arc<MetricsListener>>,
+    /// `--stream book`'s settings.
+    pub(crate) book: BookConfig,
 }
+
+/// How books are kept and shown (`--stream book`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BookConfig {
+    /// Levels a side per line (`--book-depth`).
+    pub(crate) depth: usize,
+    /// At most one line per this long (`--book-interval`).
+    pub(crate) interval: Option<Duration>,
+    /// The REST base for snapshots: `--rest-endpoint`, else `--endpoint`'s host and port;
+    /// `None`: the market's own (or the simulation's).
+    pub(crate) rest_base: Option<String>,
+}
+
+/// Book levels a side per line unless `--book-depth` says otherwise.
+pub(crate) const DEFAULT_BOOK_DEPTH: usize = 20;
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,6 +209,7 @@ impl fmt::Debug for Config {
             .field("connection", &self.connection)
             .field("log", &self.log)
             .field("metrics", &self.metrics)
+            .field("book", &self.book)
             .finish_non_exhaustive()
     }
 }

@@ -503,3 +503,23 @@ fn nats_and_its_group_come_from_flags_or_the_file() {
         assert!(error.contains(wanted), "{args:?} {file:?}: {error}");
     }
 }
+
+#[test]
+fn book_settings_come_from_flags_over_the_file() {
+    let file = "book_depth = 50\nbook_interval = \"1s\"\nrest_endpoint = \"http://127.0.0.1:9/\"\n";
+    let config = with_file(&["--book-depth", "5", "ETHUSDT"], file).unwrap();
+    assert_eq!(config.book.depth, 5, "the flag wins");
+    assert_eq!(config.book.interval, Some(Duration::from_secs(1)));
+    assert_eq!(config.book.rest_base.as_deref(), Some("http://127.0.0.1:9"));
+    let defaults = build(cli(&["ETHUSDT"])).unwrap().book;
+    assert_eq!((defaults.depth, defaults.interval), (20, None));
+    assert_eq!(defaults.rest_base, None, "the market's own");
+    let private = build(cli(&["--endpoint", "wss://localhost:9443", "ETHUSDT"])).unwrap();
+    assert_eq!(
+        private.book.rest_base.as_deref(),
+        Some("https://localhost:9443"),
+        "snapshots from --endpoint's host and port"
+    );
+    let error = with_file(&["ETHUSDT"], "book_depth = 0\n").unwrap_err();
+    assert!(error.0.contains("invalid book depth '0'"), "{error}");
+}

@@ -276,6 +276,57 @@ where
     }
 }
 
+/// The deepest `--book-depth`: Binance's deepest snapshot.
+pub(crate) const MAX_BOOK_DEPTH: usize = 5_000;
+
+/// Parses `--book-depth N`: levels a side per book line.
+///
+/// # Errors
+/// A one-line message naming the value and the accepted range.
+pub(crate) fn parse_book_depth(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(depth) if (1..=MAX_BOOK_DEPTH).contains(&depth) => Ok(depth),
+        _ => Err(format!(
+            "invalid book depth '{text}': expected a whole number from 1 to {MAX_BOOK_DEPTH}"
+        )),
+    }
+}
+
+/// Parses `--book-interval DURATION`: at most one book line per this long.
+///
+/// # Errors
+/// A one-line message naming the value and the accepted form.
+pub(crate) fn parse_book_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "invalid book interval '{text}': expected a duration longer than zero, like 1s or 250ms"
+        )),
+        duration => Ok(duration),
+    }
+}
+
+/// Parses `--rest-endpoint URL`: `http://host[:port]` or `https://host[:port]`, with an
+/// optional path prefix; returned without a trailing `/`.
+///
+/// # Errors
+/// A one-line message naming the value and the accepted form.
+pub(crate) fn parse_rest_endpoint(text: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        format!(
+            "invalid REST endpoint '{text}': {why}; expected http://host[:port] or https://host[:port]"
+        )
+    };
+    let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        return Err(bad(&format!("scheme '{scheme}' is not supported")));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || rest.contains(['?', '#']) {
+        return Err(bad("bad host"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

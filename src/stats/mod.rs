@@ -99,6 +99,9 @@ pub(crate) struct ProcessorCounters {
     pub(crate) gaps: Counter,
     /// Ids missing in those jumps.
     pub(crate) missing_ids: Counter,
+    /// Order books thrown away and rebuilt (`--stream book`): gaps, crossed books,
+    /// snapshot failures.
+    pub(crate) resyncs: Counter,
 }
 
 /// Everything counted for one symbol.
@@ -178,6 +181,8 @@ pub(crate) struct Snapshot {
     pub(crate) reconnects: u64,
     /// What the NATS output did, with `--nats`.
     pub(crate) bus: Option<BusSnapshot>,
+    /// Order books rebuilt.
+    pub(crate) resyncs: u64,
 }
 
 impl Snapshot {
@@ -212,6 +217,7 @@ impl SymbolStats {
             missing_ids: processor.missing_ids.get(),
             reconnects: reader.connects.get().saturating_sub(1),
             bus: self.bus.as_ref().map(BusCounters::snapshot),
+            resyncs: processor.resyncs.get(),
         }
     }
 }
@@ -239,12 +245,16 @@ pub(crate) fn summary_lines<'a>(
                     pipeline.human()
                 )
             });
+            let resyncs = match s.resyncs {
+                0 => String::new(),
+                n => format!("  resyncs {n}"),
+            };
             let unaccounted = match s.unaccounted() {
                 0 => String::new(),
                 n => format!("  unaccounted {n} (a thread did not finish)"),
             };
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{unaccounted}{}{latency}",
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{resyncs}{unaccounted}{}{latency}",
                 s.received, s.written, s.dropped, s.duplicates, s.skipped, s.discarded, s.lost, s.gaps, s.missing_ids, s.reconnects,
                 s.bus.map_or_else(String::new, |bus| bus.human())
             )
@@ -272,6 +282,9 @@ struct SummaryRow<'a> {
     /// What the NATS output did, with `--nats`.
     #[serde(skip_serializing_if = "Option::is_none")]
     nats: Option<BusSnapshot>,
+    /// Order books rebuilt; only with `--stream book` and when not zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    resyncs: u64,
     /// Received frames in no bucket (a thread that did not finish); only when not zero.
     #[serde(skip_serializing_if = "Option::is_none")]
     unaccounted: Option<i128>,
@@ -279,6 +292,10 @@ struct SummaryRow<'a> {
     latency_exchange_us: Option<Percentiles>,
     #[serde(skip_serializing_if = "Option::is_none")]
     latency_pipeline_us: Option<Percentiles>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// The exit summary as JSON lines, one object per symbol (`"type":"summary"`), for stderr.
@@ -301,6 +318,7 @@ pub(crate) fn summary_json_lines<'a>(
                 missing_ids: s.missing_ids,
                 reconnects: s.reconnects,
                 nats: s.bus,
+                resyncs: s.resyncs,
                 unaccounted: Some(s.unaccounted()).filter(|&n| n != 0),
                 latency_exchange_us: latency.map(|(exchange, _)| exchange),
                 latency_pipeline_us: latency.map(|(_, pipeline)| pipeline),
@@ -330,6 +348,7 @@ mod tests {
                 missing_ids: 7,
                 reconnects: 3,
                 bus: None,
+                resyncs: 0,
             },
             None,
         )]);
@@ -381,6 +400,7 @@ mod tests {
                 missing_ids: 9,
                 reconnects: 2,
                 bus: None,
+                resyncs: 0,
             }
         );
         assert_eq!(snapshot.unaccounted(), 0);

@@ -118,6 +118,9 @@ struct Row<'a> {
     missing_ids: u64,
     skipped: u64,
     reconnects: u64,
+    /// Order books rebuilt (`--stream book`); left out when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    resyncs: u64,
     discarded: u64,
     lost: u64,
     latency_exchange_us: Option<Percentiles>,
@@ -128,6 +131,10 @@ struct Row<'a> {
     /// With `--group`: holding, standby (starting to take it over) or idle (held elsewhere).
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<&'static str>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 fn run(
@@ -169,6 +176,7 @@ fn run(
                 missing_ids: snapshot.missing_ids,
                 skipped: snapshot.skipped,
                 reconnects: snapshot.reconnects,
+                resyncs: snapshot.resyncs,
                 discarded: snapshot.discarded,
                 lost: snapshot.lost,
                 latency_exchange_us: interval_latency
@@ -339,6 +347,7 @@ mod tests {
             discarded: 0,
             lost: 0,
             reconnects: 99_999,
+            resyncs: 0,
             latency_exchange_us: Some(Percentiles {
                 count: 1,
                 p50: 1,

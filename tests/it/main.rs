@@ -2,6 +2,7 @@
 //! mock exchange on 127.0.0.1, one module per behaviour a user sees.
 
 mod bad_data;
+mod book;
 mod cli_errors;
 mod config_file;
 mod environment;

@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::handshake::handshake;
+use crate::handshake::{Accepted, handshake};
 use crate::path::parse_stream_path;
 use crate::session::{Peer, Session, open_lanes};
 use crate::{MockEvent, Shared};
@@ -31,7 +31,8 @@ pub(super) fn serve(tcp: TcpStream, connection: u64, shared: &Shared) {
         return;
     }
     let (socket, path) = match handshake(tcp, shared, deadline) {
-        Ok(accepted) => accepted,
+        Ok(Accepted::Socket(socket, path)) => (*socket, path),
+        Ok(Accepted::Rest) => return,
         Err(detail) => {
             if !shared.stopping() {
                 shared.emit(MockEvent::HandshakeFailed { detail });

@@ -173,6 +173,27 @@ pub struct Faults {
     /// which stays a valid event of its kind (decoders ignore unknown fields). On a
     /// combined connection the size is the whole wrapped frame's.
     pub huge_frames: Option<usize>,
+    /// Lost updates: events with these ids are never sent on a faulty connection (the
+    /// stream goes on with the next id), so a book built from the stream has a gap.
+    pub drop_ids: Vec<u64>,
+    /// Reordered updates: on a faulty connection, the event after each of these ids goes
+    /// out first, then the event itself (`5, 7, 6, 8` for id 6).
+    pub swap_ids: Vec<u64>,
+    /// A crossed book: on a faulty connection, the diff-depth events with these ids carry
+    /// one more bid, far above every ask (`99999999`, not logged: the true book never has
+    /// it), which a listener must treat as a broken book.
+    pub cross_ids: Vec<u64>,
+    /// REST depth snapshots: after the rejections, this many requests get an HTTP 500.
+    pub snapshot_errors: u64,
+    /// REST depth snapshots: the first requests (of any symbol) are answered with these
+    /// statuses (429, 418) and their `Retry-After` instead of a snapshot.
+    pub snapshot_rejections: Vec<Rejection>,
+    /// REST depth snapshots: each answer waits this long; the book is read after the wait.
+    pub snapshot_delay: Option<Duration>,
+    /// REST depth snapshots: the first this-many (after any rejections and errors) hold the book as it
+    /// was before the stream's first event: in market mode (`MockConfig::market`), older
+    /// than anything a client that joined the running market has buffered.
+    pub stale_snapshots: u64,
 }
 
 impl Faults {

@@ -15,15 +15,17 @@ mod candle;
 mod numbers;
 mod stats;
 mod summaries;
+mod truth;
 
 use std::fmt::Write as _;
 
 use crate::rand::{Rng, hash_str};
 use binance_streams::StreamKind;
-use book::{BookIds, Ladder, Side};
+use book::{BookIds, Ladder, Side, write_levels};
 use candle::Candle;
 use numbers::{Decimal, UNITS_PER_WHOLE};
 use stats::{Quote, Rolling};
+pub use truth::{BookTop, TrueBook};
 
 /// Changed levels per side in one diff-depth event, at most.
 const DIFF_LEVELS: u64 = 3;
@@ -92,6 +94,8 @@ pub struct Feed {
     average: u64,
     /// `markPrice`'s funding rate, in 1e-8.
     funding_rate: i64,
+    /// Diff depth: the book its diffs describe, for REST snapshots and tests.
+    truth: Option<TrueBook>,
 }
 
 impl Feed {
@@ -121,7 +125,9 @@ impl Feed {
             window: None,
             average: price,
             funding_rate: BASE_FUNDING_RATE,
+            truth: None,
         }
+        .with_truth(first_id)
     }
 
     /// USD-M futures shapes instead of spot's where they differ: aggTrade (`nq`, no `M`),
@@ -168,7 +174,7 @@ impl Feed {
             StreamKind::Trade => self.write_trade(out, id, now),
             StreamKind::AggTrade => self.write_agg_trade(out, id, now),
             StreamKind::BookTicker => self.write_book_ticker(out, id, now),
-            StreamKind::Depth(_) => self.write_depth(out, id, now),
+            StreamKind::Depth(_) | StreamKind::Book => self.write_depth(out, id, now),
             StreamKind::PartialDepth(levels, _) => {
                 self.write_partial_depth(out, id, u64::from(levels), now);
             }
@@ -335,14 +341,21 @@ impl Feed {
         let quote = self.quote();
         let bids = self.rng.below(DIFF_LEVELS + 1);
         let asks = self.rng.below(DIFF_LEVELS + 1).max(u64::from(bids == 0));
-        out.push_str(r#""b":"#);
         let bid_start = quote.bid.saturating_sub(self.tick * self.rng.below(3));
-        self.ladder(Side::Bid, bid_start.max(self.tick), bids, 4)
-            .write(out, &mut self.rng);
-        out.push_str(r#","a":"#);
+        let mut bid_levels = self
+            .ladder(Side::Bid, bid_start.max(self.tick), bids, 4)
+            .levels(&mut self.rng);
         let ask_start = quote.ask + self.tick * self.rng.below(3);
-        self.ladder(Side::Ask, ask_start, asks, 4)
-            .write(out, &mut self.rng);
+        let mut ask_levels = self
+            .ladder(Side::Ask, ask_start, asks, 4)
+            .levels(&mut self.rng);
+        if let Some(truth) = &mut self.truth {
+            truth.settle(&mut bid_levels, &mut ask_levels, self.book.last(id));
+        }
+        out.push_str(r#""b":"#);
+        write_levels(out, &bid_levels);
+        out.push_str(r#","a":"#);
+        write_levels(out, &ask_levels);
         out.push('}');
     }
 

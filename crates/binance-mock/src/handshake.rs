@@ -3,6 +3,7 @@
 //! the faults call for one, and trickled when `Faults::trickle_handshake` applies.
 
 use std::cell::Cell;
+use std::io::Read;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,15 @@ use crate::{MockEvent, Shared};
 /// A connection's socket once the upgrade is done.
 pub(crate) type MockSocket = WebSocket<MockStream>;
 
+/// What a connection turned out to be.
+pub(crate) enum Accepted {
+    /// A WebSocket, upgraded for the request path (boxed: a socket is large, and the
+    /// other variant empty).
+    Socket(Box<MockSocket>, String),
+    /// A REST request, answered (the connection is done).
+    Rest,
+}
+
 /// The longest the handshake loop sleeps between two looks at the exchange stopping.
 const MAX_PAUSE: Duration = Duration::from_millis(50);
 
@@ -33,7 +43,7 @@ pub(crate) fn handshake(
     tcp: TcpStream,
     shared: &Shared,
     deadline: Instant,
-) -> Result<(MockSocket, String), String> {
+) -> Result<Accepted, String> {
     let stream = match &shared.tls {
         None => MaybeTlsStream::Plain(tcp),
         Some(acceptor) => {
@@ -56,7 +66,16 @@ pub(crate) fn handshake(
     };
     let trickle = shared.config.faults.trickle_handshake;
     // With a trickle configured, the answer waits until the path says whether it applies.
-    let stream = MockStream::new(stream, trickle.is_some());
+    let mut stream = MockStream::new(stream, trickle.is_some());
+    // The request head tells a REST snapshot request from an upgrade; tungstenite reads it
+    // again from the stream's replay.
+    let head = read_head(&mut stream, shared, deadline)?;
+    if let Some(target) = rest_target(&head) {
+        stream.release(None);
+        crate::rest::serve_rest(&mut stream, &target, shared);
+        return Ok(Accepted::Rest);
+    }
+    stream.replay_first(head);
     let trickled: Cell<Option<bool>> = Cell::new(None);
     let mut path = String::new();
     let check_path = |request: &Request, response: Response| {
@@ -95,7 +114,7 @@ pub(crate) fn handshake(
         match attempt {
             Ok(mut socket) => {
                 socket.get_mut().set_trickle(None);
-                return Ok((socket, path));
+                return Ok(Accepted::Socket(Box::new(socket), path));
             }
             Err(HandshakeError::Interrupted(mut partial)) => {
                 if shared.stopping() || (!trickling && Instant::now() >= deadline) {
@@ -121,4 +140,46 @@ pub(crate) fn handshake(
             }
         }
     }
+}
+
+/// The longest request head read.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Reads the client's request head (up to the blank line), within `deadline`.
+fn read_head(
+    stream: &mut MockStream,
+    shared: &Shared,
+    deadline: Instant,
+) -> Result<Vec<u8>, String> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+        if head.len() > MAX_HEAD_BYTES {
+            return Err("request head too long".to_owned());
+        }
+        if Instant::now() >= deadline || shared.stopping() {
+            return Err("request head timed out".to_owned());
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err("the client hung up before its request".to_owned()),
+            Ok(read) => head.extend_from_slice(&chunk[..read]),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(error) => return Err(format!("reading the request failed: {error}")),
+        }
+    }
+    Ok(head)
+}
+
+/// The target of a REST snapshot request (`/api/v3/depth?symbol=..`), if the head is one.
+fn rest_target(head: &[u8]) -> Option<String> {
+    if !crate::rest::is_rest_request(head) {
+        return None;
+    }
+    let line = head.split(|byte| *byte == b'\r').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    line.split(' ').nth(1).map(str::to_owned)
 }

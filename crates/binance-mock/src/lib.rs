@@ -18,12 +18,13 @@ mod handshake;
 mod log;
 mod path;
 mod rand;
+mod rest;
 mod session;
 mod stream;
 
 pub use faults::{BadFrame, CloseNotice, Faults, IdJump, Rejection};
-pub use feed::Feed;
-pub use log::StreamLog;
+pub use feed::{BookTop, Feed, TrueBook};
+pub use log::{RECORDED_DEPTH, StreamLog};
 
 use std::collections::HashMap;
 use std::io;
@@ -70,6 +71,7 @@ pub struct MockConfig {
     coin_futures: bool,
     faults: Faults,
     tls: Option<TlsIdentity>,
+    record_books: bool,
 }
 
 impl MockConfig {
@@ -88,7 +90,15 @@ impl MockConfig {
             coin_futures: false,
             faults: Faults::default(),
             tls: None,
+            record_books: false,
         }
+    }
+
+    /// Records each diff-depth stream's true book (its top [`RECORDED_DEPTH`] levels a
+    /// side) after every event, for [`MockExchange::book_top`].
+    pub fn record_books(mut self, record: bool) -> Self {
+        self.record_books = record;
+        self
     }
 
     /// What `--simulate` runs: about 8 trades a second per symbol, arriving at random with
@@ -230,6 +240,22 @@ pub enum MockEvent {
         /// Data messages sent on the connection so far, across all its streams.
         sent: u64,
     },
+    /// A REST depth snapshot was asked for (`GET /api/v3/depth`, `/fapi/v1/depth`,
+    /// `/dapi/v1/depth`) and answered.
+    Snapshot {
+        /// The symbol asked for, as given.
+        symbol: String,
+        /// The depth asked for (`limit`, default 100).
+        limit: usize,
+        /// The HTTP status sent.
+        status: u16,
+        /// The snapshot's `lastUpdateId`, when one was sent.
+        last_update_id: Option<u64>,
+        /// Whether it was a stale one (`Faults::stale_snapshots`).
+        stale: bool,
+        /// When the answer had been written.
+        at: Instant,
+    },
     /// An upgrade was answered with an HTTP error (a [`Rejection`] fault).
     Rejected {
         /// The status sent.
@@ -248,6 +274,8 @@ struct Shared {
     next_connection: AtomicU64,
     /// Upgrades answered so far (for `Faults::reject_upgrades`).
     upgrades: AtomicU64,
+    /// REST snapshot requests so far (for the snapshot faults).
+    snapshots: AtomicU64,
     started: Instant,
     streams: Mutex<HashMap<String, Arc<Mutex<StreamLog>>>>,
     events: Sender<MockEvent>,
@@ -272,7 +300,9 @@ impl Shared {
                 .futures(self.config.futures)
                 .coin_futures(self.config.coin_futures)
                 .micros(self.config.micros);
-            Arc::new(Mutex::new(StreamLog::from_feed(feed)))
+            let stale = self.config.faults.stale_snapshots > 0;
+            let log = StreamLog::from_feed(feed).keep_books(self.config.record_books, stale);
+            Arc::new(Mutex::new(log))
         };
         Arc::clone(streams.entry(stream.to_owned()).or_insert_with(new_log))
     }
@@ -333,6 +363,7 @@ impl MockExchange {
             panicked: AtomicBool::new(false),
             next_connection: AtomicU64::new(1),
             upgrades: AtomicU64::new(0),
+            snapshots: AtomicU64::new(0),
             started: Instant::now(),
             streams: Mutex::new(HashMap::new()),
             events: sender,
@@ -362,6 +393,22 @@ impl MockExchange {
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The true book of diff-depth stream `stream` (`ethusdt@depth@100ms`) at
+    /// `update_id`: its top levels, when [`MockConfig::record_books`] is on and the id ends
+    /// one of its events (or is the id before the first) not yet forgotten.
+    pub fn book_top(&self, stream: &str, update_id: u64) -> Option<BookTop> {
+        let log = {
+            let streams = self
+                .shared
+                .streams
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(streams.get(stream)?)
+        };
+        let log = log.lock().unwrap_or_else(PoisonError::into_inner);
+        log.book_top_at(update_id)
     }
 
     /// What the exchange saw, in order.

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use tungstenite::Utf8Bytes;
 
-use crate::feed::Feed;
+use crate::feed::{BookTop, Feed, TrueBook};
 use binance_streams::StreamKind;
 
 /// Recent payloads kept per stream, so overlapping connections and replays send the same
@@ -21,7 +21,16 @@ pub struct StreamLog {
     first_logged: u64,
     /// Connections served so far.
     pub connections: u64,
+    /// Diff depth with `MockConfig::record_books`: the book's top after each event, oldest
+    /// first, at most [`LOG_CAPACITY`].
+    tops: Option<VecDeque<BookTop>>,
+    /// Diff depth with stale-snapshot faults: the book as it was before the stream's first
+    /// event, older than anything a client that joined later has buffered.
+    initial: Option<TrueBook>,
 }
+
+/// Levels a side recorded per event by `MockConfig::record_books`.
+pub const RECORDED_DEPTH: usize = 20;
 
 impl StreamLog {
     /// A log for `stream_symbol`'s spot `kind` stream, starting at id 1.
@@ -36,6 +45,60 @@ impl StreamLog {
             feed,
             log: VecDeque::new(),
             connections: 0,
+            tops: None,
+            initial: None,
+        }
+    }
+
+    /// Records the book's top after every event (`record`), and keeps the book of a few
+    /// events back for stale snapshots (`stale`). Diff-depth streams only.
+    pub fn keep_books(mut self, record: bool, stale: bool) -> Self {
+        let Some(book) = self.feed.true_book() else {
+            return self;
+        };
+        if record {
+            self.tops = Some(VecDeque::from([book.top(RECORDED_DEPTH)]));
+        }
+        if stale {
+            self.initial = Some(book.clone());
+        }
+        self
+    }
+
+    /// The book's top levels at `update_id`, when recorded (an update id that ends an
+    /// event, or the one before the first).
+    pub fn book_top_at(&self, update_id: u64) -> Option<BookTop> {
+        let tops = self.tops.as_ref()?;
+        let index = tops
+            .binary_search_by_key(&update_id, |top| top.update_id)
+            .ok()?;
+        tops.get(index).cloned()
+    }
+
+    /// The REST snapshot of the book now (or, `stale`, before the first event) with `limit`
+    /// levels a side; `None` for a stream without a book.
+    pub fn snapshot_json(
+        &self,
+        limit: usize,
+        stale: bool,
+        futures_time: Option<u64>,
+    ) -> Option<String> {
+        let book = match (&self.initial, stale) {
+            (Some(initial), true) => initial,
+            _ => self.feed.true_book()?,
+        };
+        Some(book.snapshot_json(limit, futures_time))
+    }
+
+    fn note_book(&mut self) {
+        let Some(book) = self.feed.true_book() else {
+            return;
+        };
+        if let Some(tops) = &mut self.tops {
+            if tops.len() == LOG_CAPACITY {
+                tops.pop_front();
+            }
+            tops.push_back(book.top(RECORDED_DEPTH));
         }
     }
 
@@ -55,6 +118,9 @@ impl StreamLog {
                 self.first_logged += 1;
             }
             self.log.push_back(Utf8Bytes::from(scratch.as_str()));
+            if self.tops.is_some() {
+                self.note_book();
+            }
         }
         let logged = id
             .checked_sub(self.first_logged)

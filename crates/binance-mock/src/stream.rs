@@ -35,6 +35,10 @@ impl Trickle {
 #[derive(Debug)]
 pub(crate) struct MockStream {
     inner: MaybeTlsStream<TcpStream>,
+    /// Bytes already read off `inner` (the request head, read to tell a REST request from
+    /// an upgrade), handed out again before anything else is read.
+    replay: Vec<u8>,
+    replayed: usize,
     /// Writes wait (`WouldBlock`) until [`MockStream::release`].
     held: bool,
     trickle: Option<Trickle>,
@@ -45,9 +49,17 @@ impl MockStream {
     pub(crate) fn new(inner: MaybeTlsStream<TcpStream>, held: bool) -> Self {
         Self {
             inner,
+            replay: Vec::new(),
+            replayed: 0,
             held,
             trickle: None,
         }
+    }
+
+    /// Reads hand out `bytes` first, then what the peer sends.
+    pub(crate) fn replay_first(&mut self, bytes: Vec<u8>) {
+        self.replay = bytes;
+        self.replayed = 0;
     }
 
     /// Whether writes are held back.
@@ -74,6 +86,13 @@ impl MockStream {
 
 impl Read for MockStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let waiting = &self.replay[self.replayed..];
+        if !waiting.is_empty() {
+            let count = waiting.len().min(buf.len());
+            buf[..count].copy_from_slice(&waiting[..count]);
+            self.replayed += count;
+            return Ok(count);
+        }
         self.inner.read(buf)
     }
 }

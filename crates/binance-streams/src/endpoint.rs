@@ -92,7 +92,7 @@ impl Endpoint {
         }
         let names: Vec<String> = kinds
             .iter()
-            .map(|kind| format!("{encoded}@{}", kind.name()))
+            .map(|kind| format!("{encoded}@{}", kind.wire_name()))
             .collect();
         let base = format!("{scheme}://{}{}", self.host_port(), self.path_prefix);
         match names.as_slice() {

@@ -73,6 +73,9 @@ pub enum StreamKind {
     MarkPrice(bool),
     /// Liquidation orders (`forceOrder`, futures).
     ForceOrder,
+    /// A local order book kept by the listener (`book`): on the wire the diff stream
+    /// `depth@100ms` plus a REST snapshot; in the output the book's top levels.
+    Book,
 }
 
 impl StreamKind {
@@ -98,11 +101,21 @@ impl StreamKind {
             Self::MarkPrice(false) => "markPrice".to_owned(),
             Self::MarkPrice(true) => "markPrice@1s".to_owned(),
             Self::ForceOrder => "forceOrder".to_owned(),
+            Self::Book => "book".to_owned(),
+        }
+    }
+
+    /// The stream name after `@` on the wire: [`StreamKind::name`], except for `book`,
+    /// which Binance does not know: the listener builds it from `depth@100ms`.
+    pub fn wire_name(self) -> String {
+        match self {
+            Self::Book => Self::Depth(UpdateSpeed::Fast).name(),
+            kind => kind.name(),
         }
     }
 
     /// The kinds' family, for error messages and documentation.
-    pub const FAMILIES: &'static str = "trade, aggTrade, bookTicker, depth[@100ms|@500ms], depth5|depth10|depth20[@100ms|@500ms], kline_<interval> (1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M), miniTicker, ticker, ticker_1h|4h|1d, avgPrice, markPrice[@1s], forceOrder";
+    pub const FAMILIES: &'static str = "trade, aggTrade, bookTicker, depth[@100ms|@500ms], depth5|depth10|depth20[@100ms|@500ms], kline_<interval> (1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M), miniTicker, ticker, ticker_1h|4h|1d, avgPrice, markPrice[@1s], forceOrder, book";
 
     /// The event type (`e`) its payloads name, where they name one: a payload naming
     /// another is not of this kind. Spot's book ticker and partial depth send none; their
@@ -113,7 +126,7 @@ impl StreamKind {
             Self::AggTrade => Some("aggTrade"),
             Self::BookTicker => Some("bookTicker"),
             Self::PartialDepth(..) => Some("depthUpdate"),
-            Self::Depth(_) => Some("depthUpdate"),
+            Self::Depth(_) | Self::Book => Some("depthUpdate"),
             Self::Kline(_) => Some("kline"),
             Self::MiniTicker => Some("24hrMiniTicker"),
             Self::Ticker => Some("24hrTicker"),
@@ -132,7 +145,7 @@ impl StreamKind {
     pub fn is_book_data(self) -> bool {
         matches!(
             self,
-            Self::BookTicker | Self::Depth(_) | Self::PartialDepth(..)
+            Self::BookTicker | Self::Depth(_) | Self::PartialDepth(..) | Self::Book
         )
     }
 
@@ -154,6 +167,7 @@ impl StreamKind {
                 (UpdateSpeed::Standard, false) => 1000,
                 (UpdateSpeed::Standard, true) => 250,
             },
+            Self::Book => 100,
             // kline_1s updates every second on spot; futures has no 1s candles.
             Self::Kline(0) => 1000,
             Self::Kline(_) if futures => 250,
@@ -218,6 +232,7 @@ impl FromStr for StreamKind {
                 _ => None,
             },
             "forceorder" => plain(Self::ForceOrder),
+            "book" => plain(Self::Book),
             window if window.starts_with("ticker_") => TICKER_WINDOWS
                 .iter()
                 .position(|known| *known == &window[7..])
@@ -287,6 +302,7 @@ mod tests {
             "markPrice",
             "markPrice@1s",
             "forceOrder",
+            "book",
         ];
         for name in names {
             let kind: StreamKind = name.parse().unwrap_or_else(|error| panic!("{error}"));

@@ -100,7 +100,7 @@ impl FastPath {
             .iter()
             .map(|kind| {
                 let mut wrapper = br#"{"stream":"#.to_vec();
-                let name = format!("{}@{}", symbol.lowercase(), kind.name());
+                let name = format!("{}@{}", symbol.lowercase(), kind.wire_name());
                 // A string serializes infallibly into a Vec.
                 let _ = serde_json::to_writer(&mut wrapper, &name);
                 wrapper.extend_from_slice(br#","data":"#);

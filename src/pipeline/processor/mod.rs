@@ -8,6 +8,7 @@
 //! restart is confirmed) goes through `sequencing`, off the per-message path. With
 //! `--gap-markers`, gaps, breaks, restarts and overflow drops become lines too (`markers`).
 
+mod book;
 mod fast_frames;
 mod markers;
 mod reports;
@@ -34,6 +35,8 @@ use crate::stats::latency::LatencyRecorder;
 use crate::util::throttle::Throttle;
 use binance_streams::Symbol;
 use binance_streams::{Decoder, Event, Payload};
+pub(crate) use book::BookSettings;
+use book::BookState;
 use markers::Markers;
 use reports::BadFrameReports;
 
@@ -71,6 +74,8 @@ pub(crate) struct Processor {
     pub sink: LineSink,
     /// Tells `app` the pipeline finished or the output closed.
     pub events: Sender<AppEvent>,
+    /// With `--stream book`: how to keep the symbol's order book.
+    pub book: Option<BookSettings>,
 }
 
 /// Where an event's line comes from: the fast path's scan of the frame, or the decoded
@@ -124,6 +129,10 @@ struct State {
     /// Frames being handled (the current one, and a held one being written); if the loop
     /// dies now, these are lost.
     in_hand: u64,
+    /// The order book, with `--stream book`.
+    book: Option<BookState>,
+    /// `--max-messages` was reached while waiting (a book line due by its interval).
+    done_while_waiting: bool,
 }
 
 /// How the processing loop ended.
@@ -164,6 +173,11 @@ impl Processor {
             lines: 0,
             latency: self.stats.latency.as_ref().map(|_| LatencyRecorder::new()),
             in_hand: 0,
+            book: self.book.clone().map(|settings| {
+                let pretty = matches!(self.format, OutputFormat::Pretty { .. });
+                BookState::new(settings, self.symbol.as_str(), pretty)
+            }),
+            done_while_waiting: false,
         };
         let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
         let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
@@ -220,8 +234,9 @@ impl Processor {
         if !self.flush(state) {
             return Ended::Stopped;
         }
-        // Every frame fed was handled: a replay's end, the symbol done like --max-messages.
-        if self.frames.is_exhausted() && !self.stop.is_triggered() {
+        // `--max-messages` reached while waiting (a book line due), or every frame fed was
+        // handled (a replay's end): the symbol is done.
+        if state.done_while_waiting || (self.frames.is_exhausted() && !self.stop.is_triggered()) {
             return Ended::Done;
         }
         Ended::Stopped
@@ -257,6 +272,9 @@ impl Processor {
         frame: &Frame,
         state: &mut State,
     ) -> Result<(), Ended> {
+        if state.book.as_ref().is_some_and(|book| book.is_book(index)) {
+            return self.handle_book(event, frame, state);
+        }
         if let Some(point) = event.sequence() {
             match state.sequences[index].check(point, frame.connection, frame.recv_time_us) {
                 Verdict::Next => {}
@@ -367,6 +385,9 @@ impl Processor {
             return None;
         }
         self.report_held_back(state);
+        if state.book.is_some() {
+            return self.wait_with_book(state);
+        }
         self.frames.recv_or_stop(&self.stop)
     }
 
@@ -378,6 +399,9 @@ impl Processor {
         let mut discarded = state.markers.ledger.abandon(abandoned, state.lines);
         for held in &mut state.held {
             discarded += std::mem::take(held).len() as u64;
+        }
+        if let Some(book) = &state.book {
+            discarded += book.frames_held();
         }
         while self.frames.try_recv().is_ok() {
             discarded += 1;

@@ -51,6 +51,7 @@ fn writes_good_frames_skips_bad_ones_and_stops_at_max_messages() {
         stats: Arc::clone(&stats),
         sink: LineSink::new(Box::new(recorder.clone())),
         events,
+        book: None,
     };
     for payload in [trade(1), "garbage".to_owned(), trade(2), trade(3), trade(4)] {
         let frame = Frame {
@@ -153,6 +154,7 @@ fn run_trades(
         stats: Arc::clone(&stats),
         sink: LineSink::new(output),
         events,
+        book: None,
     };
     spawn_processor(processor).unwrap().join().unwrap();
     stats

@@ -30,7 +30,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg(test)]
 use crossbeam_channel::RecvTimeoutError;
@@ -168,6 +168,19 @@ pub(crate) struct FrameSender {
     popped_seen: u64,
     /// Frames dropped to overflow, in all (published to `shared` as it changes).
     dropped_frames: u64,
+}
+
+/// What [`FrameReceiver::recv_or_other`] waited for.
+#[derive(Debug)]
+pub(crate) enum Waited<T> {
+    /// A frame.
+    Frame(Frame),
+    /// An item of the other channel.
+    Other(T),
+    /// The deadline passed.
+    Deadline,
+    /// The pipeline is stopping or the queue closed.
+    Stopped,
 }
 
 /// The processor's end of a symbol's queue.
@@ -373,6 +386,31 @@ impl FrameReceiver {
     /// end of its files (a live reader leaves only when the pipeline stops or fails).
     pub(crate) fn is_exhausted(&self) -> bool {
         self.exhausted
+    }
+
+    /// The next frame, or an item of `other` (a book's snapshot replies), or `deadline`
+    /// passing, whichever comes first; [`Waited::Stopped`] when `stop` fires or the queue
+    /// closes. Only book processors wait this way.
+    pub(crate) fn recv_or_other<T>(
+        &mut self,
+        stop: &StopToken,
+        other: &Receiver<T>,
+        deadline: Option<Instant>,
+    ) -> Waited<T> {
+        self.publish();
+        let timeout = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
+        select! {
+            recv(self.receiver) -> frame => match frame {
+                Ok(frame) => {
+                    self.taken(&frame);
+                    Waited::Frame(frame)
+                }
+                Err(_) => Waited::Stopped,
+            },
+            recv(other) -> item => item.map_or(Waited::Stopped, Waited::Other),
+            recv(stop.wake_channel()) -> _ => Waited::Stopped,
+            recv(timeout) -> _ => Waited::Deadline,
+        }
     }
 
     /// Frames the reader dropped to overflow since the last call: a load of a line the

@@ -143,7 +143,7 @@ type LatencyFamily = (
 );
 
 /// Counters: name (the encoder appends `_total`), help, value.
-const COUNTERS: [Family<u64>; 11] = [
+const COUNTERS: [Family<u64>; 12] = [
     (
         "received",
         "Frames received from the exchange (data frames and the bad ones skipped at the socket).",
@@ -187,6 +187,11 @@ const COUNTERS: [Family<u64>; 11] = [
     ("reconnects", "Connections made after the first.", |r| {
         r.snapshot.reconnects
     }),
+    (
+        "resyncs",
+        "Order books thrown away and rebuilt (--stream book).",
+        |r| r.snapshot.resyncs,
+    ),
 ];
 
 impl Collector for Exposition {

@@ -44,6 +44,11 @@ impl Exchange {
         self.mock().url()
     }
 
+    /// The mock's true book of `stream` at `update_id` (with `record_books`).
+    pub(crate) fn book_top(&self, stream: &str, update_id: u64) -> Option<binance_mock::BookTop> {
+        self.mock().book_top(stream, update_id)
+    }
+
     /// The next event already delivered, if any (does not wait).
     pub(crate) fn expect_event_now(&self) -> Option<MockEvent> {
         self.mock().events().try_recv().ok()

@@ -106,11 +106,11 @@ pub(super) struct Ladder {
 }
 
 impl Ladder {
-    /// Writes the levels as a JSON array, a tick or two apart from `best` outwards, so bids
-    /// come out strictly descending and asks strictly ascending, as Binance sorts them. A bid
-    /// ladder that would reach a zero price stops early.
-    pub(super) fn write(self, out: &mut String, rng: &mut Rng) {
-        out.push('[');
+    /// The levels, a tick or two apart from `best` outwards, so bids come out strictly
+    /// descending and asks strictly ascending, as Binance sorts them. A bid ladder that
+    /// would reach a zero price stops early. `(price, qty)`, qty 0 for a removed level.
+    pub(super) fn levels(self, rng: &mut Rng) -> Vec<(u64, u64)> {
+        let mut levels = Vec::with_capacity(self.levels as usize);
         let mut price = self.best;
         for index in 0..self.levels {
             if index > 0 {
@@ -120,7 +120,6 @@ impl Ladder {
                     Side::Bid => break,
                     Side::Ask => price.saturating_add(step),
                 };
-                out.push(',');
             }
             let deleted = self.delete_one_in > 0 && rng.below(self.delete_one_in) == 0;
             let qty = if deleted {
@@ -128,11 +127,28 @@ impl Ladder {
             } else {
                 self.lot * (1 + rng.below(50) * (1 + rng.below(10)))
             };
-            // Writing to a String cannot fail.
-            let _ = write!(out, r#"["{}","{}"]"#, Decimal(price), Decimal(qty));
+            levels.push((price, qty));
         }
-        out.push(']');
+        levels
     }
+
+    /// Writes the levels as a JSON array (see [`Ladder::levels`]).
+    pub(super) fn write(self, out: &mut String, rng: &mut Rng) {
+        write_levels(out, &self.levels(rng));
+    }
+}
+
+/// Writes levels as Binance does: `[["price","qty"],...]`.
+pub(super) fn write_levels(out: &mut String, levels: &[(u64, u64)]) {
+    out.push('[');
+    for (index, (price, qty)) in levels.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, r#"["{}","{}"]"#, Decimal(*price), Decimal(*qty));
+    }
+    out.push(']');
 }
 
 #[cfg(test)]

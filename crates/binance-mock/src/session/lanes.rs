@@ -25,6 +25,8 @@ pub(crate) struct Lane {
     pub(super) sent: u64,
     /// The id of a stray event to send before `cursor` (`Faults::id_jumps`).
     pub(super) jump: Option<u64>,
+    /// `Faults::swap_ids`: the event after `cursor` went out first; `cursor` goes next.
+    pub(super) swapped: bool,
 }
 
 impl Lane {
@@ -57,6 +59,7 @@ pub(crate) fn open_lanes(shared: &Shared, streams: Vec<StreamName>) -> (Vec<Lane
                 next_due: now,
                 sent: 0,
                 jump: None,
+                swapped: false,
             }
         })
         .collect();
@@ -109,6 +112,24 @@ pub(super) fn with_unknown_previous(payload: &str) -> Option<String> {
     Some(rewritten)
 }
 
+/// `payload` (a diff-depth event) with one more bid, far above any ask: a crossed book
+/// (`Faults::cross_ids`); `None` when it has no bids.
+pub(super) fn with_crossing_bid(payload: &str) -> Option<String> {
+    const KEY: &str = r#""b":["#;
+    const LEVEL: &str = r#"["99999999.00000000","1.00000000"]"#;
+    let at = payload.find(KEY)? + KEY.len();
+    let separator = if payload[at..].starts_with(']') {
+        ""
+    } else {
+        ","
+    };
+    Some(format!(
+        "{}{LEVEL}{separator}{}",
+        &payload[..at],
+        &payload[at..]
+    ))
+}
+
 /// The padding field `Faults::huge_frames` adds, without its filler.
 const PADDING: &str = r#","padding":"""#;
 
@@ -138,6 +159,18 @@ mod tests {
             Some(r#"{"e":"depthUpdate","U":5,"u":9,"pu":-1,"b":[],"a":[]}"#)
         );
         assert_eq!(with_unknown_previous(r#"{"U":5,"u":9}"#), None);
+    }
+
+    #[test]
+    fn a_crossing_bid_goes_first() {
+        assert_eq!(
+            with_crossing_bid(r#"{"b":[],"a":[["5","1"]]}"#).as_deref(),
+            Some(r#"{"b":[["99999999.00000000","1.00000000"]],"a":[["5","1"]]}"#)
+        );
+        assert_eq!(
+            with_crossing_bid(r#"{"b":[["4","1"]]}"#).as_deref(),
+            Some(r#"{"b":[["99999999.00000000","1.00000000"],["4","1"]]}"#)
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::handshake::MockSocket;
 use crate::rand::Rng;
 use crate::{MockEvent, Rate, Shared};
 pub(crate) use lanes::{Lane, open_lanes};
-use lanes::{ids_due, market_rate, padded, with_unknown_previous};
+use lanes::{ids_due, market_rate, padded, with_crossing_bid, with_unknown_previous};
 
 /// The longest the loop waits for anything.
 const MAX_IDLE_WAIT: Duration = Duration::from_millis(50);
@@ -251,20 +251,40 @@ impl<'a> Session<'a> {
     /// event when an id jump is due. `Ok(true)` when the client is slow to read (the frame
     /// is buffered); `Err` when the connection is gone.
     fn send_next(&mut self, index: usize) -> Result<bool, ()> {
-        let frame = self.render(index);
-        let backlogged = match self.socket.write(Message::Text(frame)) {
-            Ok(()) => false,
-            Err(WsError::Io(error)) if is_timeout(&error) => true,
-            Err(_) => return Err(()),
+        let faults = &self.shared.config.faults;
+        let lane = &self.lanes[index];
+        // `Faults::swap_ids`: the next event goes out before this one.
+        let swap = self.faulty
+            && lane.jump.is_none()
+            && !lane.swapped
+            && faults.swap_ids.contains(&lane.cursor);
+        let id = if swap { lane.cursor + 1 } else { lane.cursor };
+        // `Faults::drop_ids`: the event happens (the stream's book moves) but is not sent.
+        let dropped = self.faulty && lane.jump.is_none() && faults.drop_ids.contains(&id);
+        let frame = self.render(index, id);
+        let backlogged = match dropped {
+            true => false,
+            false => match self.socket.write(Message::Text(frame)) {
+                Ok(()) => false,
+                Err(WsError::Io(error)) if is_timeout(&error) => true,
+                Err(_) => return Err(()),
+            },
         };
         let faults = &self.shared.config.faults;
         let lane = &mut self.lanes[index];
         if lane.jump.take().is_none() {
-            if self.faulty {
-                let after = |jump: &&crate::IdJump| jump.after == lane.cursor;
-                lane.jump = faults.id_jumps.iter().find(after).map(|jump| jump.id);
+            if swap {
+                lane.swapped = true;
+            } else if lane.swapped {
+                lane.swapped = false;
+                lane.cursor += 2;
+            } else {
+                if self.faulty {
+                    let after = |jump: &&crate::IdJump| jump.after == lane.cursor;
+                    lane.jump = faults.id_jumps.iter().find(after).map(|jump| jump.id);
+                }
+                lane.cursor += 1;
             }
-            lane.cursor += 1;
         }
         lane.sent += 1;
         self.sent += 1;
@@ -274,7 +294,7 @@ impl<'a> Session<'a> {
     /// The frame of lane `index`'s next event: logged (or stray, for an id jump), with
     /// `"pu":-1` and padding when the faults call for them, wrapped on a combined
     /// connection.
-    fn render(&mut self, index: usize) -> Utf8Bytes {
+    fn render(&mut self, index: usize, id: u64) -> Utf8Bytes {
         let faults = &self.shared.config.faults;
         let now = event_time(self.shared.config.micros);
         let lane = &self.lanes[index];
@@ -282,9 +302,17 @@ impl<'a> Session<'a> {
             let mut log = lane.log.lock().unwrap_or_else(PoisonError::into_inner);
             match lane.jump {
                 Some(id) => log.stray_payload(id, now, &mut self.scratch),
-                None => log.payload(lane.cursor, now, &mut self.scratch),
+                None => log.payload(id, now, &mut self.scratch),
             }
         };
+        if self.faulty
+            && lane.jump.is_none()
+            && faults.cross_ids.contains(&id)
+            && lane.is_depth()
+            && let Some(crossed) = with_crossing_bid(&payload)
+        {
+            payload = Utf8Bytes::from(crossed);
+        }
         if self.faulty
             && faults.first_depth_pu_unknown
             && lane.sent == 0

@@ -172,7 +172,7 @@ events! {
     /// From `@bookTicker`.
     BookTicker(BookTicker) for StreamKind::BookTicker,
     /// From `@depth`.
-    Depth(DepthUpdate) for StreamKind::Depth(_),
+    Depth(DepthUpdate) for StreamKind::Depth(_) | StreamKind::Book,
     /// From `@depth5|10|20`.
     PartialDepth(PartialDepth) for StreamKind::PartialDepth(..),
     /// From `@kline_<interval>`.
@@ -235,7 +235,7 @@ impl Decoder {
             kinds: kinds.to_vec(),
             stream_names: kinds
                 .iter()
-                .map(|kind| format!("{}@{}", symbol.lowercase(), kind.name()))
+                .map(|kind| format!("{}@{}", symbol.lowercase(), kind.wire_name()))
                 .collect(),
         }
     }
