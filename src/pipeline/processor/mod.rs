@@ -9,6 +9,7 @@
 //! `--gap-markers`, gaps, breaks, restarts and overflow drops become lines too (`markers`).
 
 mod book;
+mod failure;
 mod fast_frames;
 mod markers;
 mod reports;
@@ -20,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Sender, TryRecvError};
-use tracing::{debug, error, warn};
+use tracing::warn;
 
 use crate::control::events::{AppEvent, ExitGuard};
 use crate::control::stop::StopToken;
@@ -459,37 +460,6 @@ impl Processor {
         match flushed.result {
             Ok(()) => true,
             Err(error) => self.output_failed(&error),
-        }
-    }
-
-    /// The output failed: decides who is told and returns `false` (the processor stops).
-    #[cold]
-    #[inline(never)]
-    fn output_failed(&self, error: &io::Error) -> bool {
-        match error {
-            error if self.stop.is_triggered() => {
-                debug!("output failed while stopping: {error}");
-                false
-            }
-            error if self.sink.is_shared() => {
-                let event = if error.kind() == io::ErrorKind::BrokenPipe {
-                    AppEvent::OutputClosed
-                } else {
-                    error!("cannot write to {}: {error}", self.sink.describe());
-                    AppEvent::OutputFailed(error.to_string())
-                };
-                let _ = self.events.send(event);
-                false
-            }
-            error => {
-                // A per-symbol output failed (a full disk, a handler that keeps dying):
-                // this symbol stops, loudly (`app` logs why, once); the others carry on.
-                let why = format!("cannot write to {}: {error}", self.sink.describe());
-                let _ = self
-                    .events
-                    .send(AppEvent::PipelineFailed(self.symbol.clone(), why));
-                false
-            }
         }
     }
 }
