@@ -84,7 +84,9 @@ impl Slot {
             symbol: symbol.clone(),
             index,
             stats: Arc::new(
-                SymbolStats::new(config.stats.is_some() || config.metrics.is_some()).with_bus(bus),
+                SymbolStats::new(config.stats.is_some() || config.metrics.is_some())
+                    .with_bus(bus)
+                    .with_record(config.record.is_some()),
             ),
             queue: Arc::new(Mutex::new(None)),
             running: None,
@@ -268,6 +270,7 @@ fn feed(
                 symbol,
                 kinds: &config.kinds,
                 run: shared.run_us,
+                stats: Arc::clone(stats),
             })?;
             threads.push(thread);
             Some(tap)

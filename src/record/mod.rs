@@ -17,6 +17,8 @@ mod writer;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use crate::stats::SymbolStats;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
@@ -56,6 +58,17 @@ pub(crate) struct RecordTap {
     /// Frames offered so far: the next frame's number is this plus one.
     offered: u64,
     counters: Arc<TapCounters>,
+    /// Where the count of frames offered goes when the reader is done (the summary's
+    /// "missed" is what was offered and not recorded).
+    stats: Option<Arc<SymbolStats>>,
+}
+
+impl Drop for RecordTap {
+    fn drop(&mut self) {
+        if let Some(record) = self.stats.as_ref().and_then(|stats| stats.record.as_ref()) {
+            record.offered.set(self.offered);
+        }
+    }
 }
 
 impl std::fmt::Debug for Tapped {
@@ -121,6 +134,8 @@ pub(crate) struct Recording<'a> {
     pub(crate) kinds: &'a [StreamKind],
     /// The run's start, µs since the Unix epoch: the same for every symbol of a run.
     pub(crate) run: u64,
+    /// The symbol's counters: what was recorded and missed, for the exit summary.
+    pub(crate) stats: Arc<SymbolStats>,
 }
 
 /// Starts `symbol`'s recorder thread; returns the tap for its reader. The thread ends once
@@ -140,6 +155,7 @@ pub(crate) fn spawn_recorder(recording: &Recording<'_>) -> io::Result<(RecordTap
             sender: Some(sender),
             offered: 0,
             counters,
+            stats: Some(Arc::clone(&recording.stats)),
         },
         thread,
     ))
@@ -156,6 +172,7 @@ mod tests {
             sender: Some(sender),
             offered: 0,
             counters: Arc::new(TapCounters::default()),
+            stats: None,
         };
         (tap, receiver)
     }

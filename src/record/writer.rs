@@ -26,6 +26,7 @@ use tracing::{error, warn};
 use super::format::{FORMAT_VERSION, Header, end_line, push_record};
 use super::layout::{Rotate, slot_file, stream_dir};
 use super::{Recording, TapCounters, Tapped};
+use crate::stats::SymbolStats;
 
 /// Lines are compressed and written at least this often: what a `kill -9` can lose. Half
 /// the second promised, so a late tick on a loaded machine still keeps the promise.
@@ -60,6 +61,8 @@ struct StreamFile {
     frames: u64,
     /// Lines not yet written.
     pending: Vec<u8>,
+    /// How many frames `pending` holds.
+    pending_frames: u64,
 }
 
 struct Recorder {
@@ -73,6 +76,8 @@ struct Recorder {
     streams: Vec<StreamFile>,
     compressor: zstd::bulk::Compressor<'static>,
     counters: Arc<TapCounters>,
+    /// The symbol's counters (recorded, missed).
+    stats: Arc<SymbolStats>,
     dropped_reported: u64,
     last_drop_report: Option<Instant>,
 }
@@ -89,10 +94,11 @@ pub(super) fn spawn(
         .iter()
         .map(|kind| StreamFile {
             name: kind.name(),
-            wrapper_prefix: format!(r#"{{"stream":"{lower}@{}""#, kind.name()),
+            wrapper_prefix: format!(r#"{{"stream":"{lower}@{}""#, kind.wire_name()),
             open: None,
             frames: 0,
             pending: Vec::new(),
+            pending_frames: 0,
         })
         .collect();
     streams.push(StreamFile {
@@ -101,6 +107,7 @@ pub(super) fn spawn(
         open: None,
         frames: 0,
         pending: Vec::new(),
+        pending_frames: 0,
     });
     let recorder = Recorder {
         symbol: recording.symbol.as_str().to_owned(),
@@ -112,6 +119,7 @@ pub(super) fn spawn(
         streams,
         compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
         counters,
+        stats: Arc::clone(&recording.stats),
         dropped_reported: 0,
         last_drop_report: None,
     };
@@ -220,6 +228,7 @@ impl Recorder {
         }
         let stream = &mut self.streams[index];
         stream.frames += 1;
+        stream.pending_frames += 1;
         push_record(
             &mut stream.pending,
             tapped.recv_time_us,
@@ -292,6 +301,7 @@ impl Recorder {
         let stream = &mut self.streams[index];
         let Some((_, file, path)) = &mut stream.open else {
             stream.pending.clear();
+            stream.pending_frames = 0;
             return Ok(());
         };
         if stream.pending.is_empty() {
@@ -304,6 +314,11 @@ impl Recorder {
         let compressed = self.compressor.compress(&stream.pending).map_err(fail)?;
         file.write_all(&compressed).map_err(fail)?;
         stream.pending.clear();
+        if let Some(record) = &self.stats.record {
+            record
+                .recorded
+                .add(std::mem::take(&mut stream.pending_frames));
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod bus;
 pub(crate) mod connection;
 pub(crate) mod latency;
 pub(crate) mod metrics;
+pub(crate) mod record;
 pub(crate) mod report;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::stats::bus::{BusCounters, BusSnapshot};
 use crate::stats::connection::ConnectionState;
 use crate::stats::latency::{Percentiles, SharedLatencies};
+use crate::stats::record::{RecordCounters, RecordSnapshot};
 
 /// A monotonically increasing count with a single writing thread and any number of readers.
 #[derive(Debug, Default)]
@@ -113,6 +115,8 @@ pub(crate) struct SymbolStats {
     pub(crate) processor: ProcessorCounters,
     /// The bus's side, with `--nats` only.
     pub(crate) bus: Option<BusCounters>,
+    /// The recording's side, with `--record` only.
+    pub(crate) record: Option<RecordCounters>,
     /// Frames `app` found still queued once both threads had ended, and threw away. Written
     /// by whichever thread drains (after the pipeline's threads are gone): a locked add.
     pub(crate) drained: AtomicU64,
@@ -136,6 +140,14 @@ impl SymbolStats {
     pub(crate) fn with_bus(self, bus: bool) -> Self {
         Self {
             bus: bus.then(BusCounters::default),
+            ..self
+        }
+    }
+
+    /// The same, with the recording's counters too.
+    pub(crate) fn with_record(self, record: bool) -> Self {
+        Self {
+            record: record.then(RecordCounters::default),
             ..self
         }
     }
@@ -181,6 +193,8 @@ pub(crate) struct Snapshot {
     pub(crate) reconnects: u64,
     /// What the NATS output did, with `--nats`.
     pub(crate) bus: Option<BusSnapshot>,
+    /// What the recording did, with `--record`.
+    pub(crate) record: Option<RecordSnapshot>,
     /// Order books rebuilt.
     pub(crate) resyncs: u64,
 }
@@ -217,6 +231,7 @@ impl SymbolStats {
             missing_ids: processor.missing_ids.get(),
             reconnects: reader.connects.get().saturating_sub(1),
             bus: self.bus.as_ref().map(BusCounters::snapshot),
+            record: self.record.as_ref().map(RecordCounters::snapshot),
             resyncs: processor.resyncs.get(),
         }
     }
@@ -254,9 +269,10 @@ pub(crate) fn summary_lines<'a>(
                 n => format!("  unaccounted {n} (a thread did not finish)"),
             };
             format!(
-                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{resyncs}{unaccounted}{}{latency}",
+                "binance-listen: summary {name:<width$}  received {}  written {}  dropped {}  duplicates {}  skipped {}  discarded {}  lost {}  gaps {} (missing {})  reconnects {}{resyncs}{unaccounted}{}{}{latency}",
                 s.received, s.written, s.dropped, s.duplicates, s.skipped, s.discarded, s.lost, s.gaps, s.missing_ids, s.reconnects,
-                s.bus.map_or_else(String::new, |bus| bus.human())
+                s.bus.map_or_else(String::new, |bus| bus.human()),
+                s.record.map_or_else(String::new, |record| record.human())
             )
         })
         .collect()
@@ -282,6 +298,9 @@ struct SummaryRow<'a> {
     /// What the NATS output did, with `--nats`.
     #[serde(skip_serializing_if = "Option::is_none")]
     nats: Option<BusSnapshot>,
+    /// What the recording did, with `--record`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<RecordSnapshot>,
     /// Order books rebuilt; only with `--stream book` and when not zero.
     #[serde(skip_serializing_if = "is_zero")]
     resyncs: u64,
@@ -318,6 +337,7 @@ pub(crate) fn summary_json_lines<'a>(
                 missing_ids: s.missing_ids,
                 reconnects: s.reconnects,
                 nats: s.bus,
+                record: s.record,
                 resyncs: s.resyncs,
                 unaccounted: Some(s.unaccounted()).filter(|&n| n != 0),
                 latency_exchange_us: latency.map(|(exchange, _)| exchange),
@@ -348,6 +368,7 @@ mod tests {
                 missing_ids: 7,
                 reconnects: 3,
                 bus: None,
+                record: None,
                 resyncs: 0,
             },
             None,
@@ -400,6 +421,7 @@ mod tests {
                 missing_ids: 9,
                 reconnects: 2,
                 bus: None,
+                record: None,
                 resyncs: 0,
             }
         );

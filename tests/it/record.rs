@@ -250,6 +250,16 @@ fn clean_recording(dir: &TempDir) -> (Vec<String>, String) {
         "BNBUSDT",
     ]);
     assert!(status.success(), "{stderr}");
+    // The summary says what the recording kept: every frame received, none missed.
+    for symbol in ["ETHUSDT", "BNBUSDT"] {
+        let received = summary_count(&stderr, symbol, "received");
+        assert_eq!(
+            summary_count(&stderr, symbol, "recorded"),
+            received,
+            "{stderr}"
+        );
+        assert_eq!(summary_count(&stderr, symbol, "missed"), 0, "{stderr}");
+    }
     (stdout.lines().map(str::to_owned).collect(), record)
 }
 
@@ -490,6 +500,13 @@ fn a_recording_that_cannot_be_written_stops_alone_and_the_output_goes_on() {
     let stderr = listener.full_stderr();
     assert_eq!(stderr.matches("recording stopped").count(), 1, "{stderr}");
     assert_summary_adds_up(&stderr, "ETHUSDT");
+    // Nothing was recorded, and the summary says every frame was missed.
+    assert_eq!(summary_count(&stderr, "ETHUSDT", "recorded"), 0, "{stderr}");
+    assert_eq!(
+        summary_count(&stderr, "ETHUSDT", "missed"),
+        summary_count(&stderr, "ETHUSDT", "received"),
+        "{stderr}"
+    );
 }
 
 #[test]
