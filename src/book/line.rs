@@ -108,7 +108,6 @@ pub(crate) fn write_resync(out: &mut Vec<u8>, head: &BookHead, why: &Resync, rec
             out.extend_from_slice(b",\"detail\":");
             serde_json::to_writer(&mut *out, detail).map_err(std::io::Error::other)
         }
-        Resync::BufferFull => Ok(()),
     };
     let _ = writeln!(out, ",\"recv_time_us\":{recv_time_us}}}");
 }
@@ -127,7 +126,6 @@ pub(crate) fn describe(why: &Resync) -> String {
         Resync::Crossed { bid, ask } => format!("crossed book: bid {bid} >= ask {ask}"),
         Resync::SnapshotFailed(detail) => format!("snapshot failed: {detail}"),
         Resync::BadUpdate(detail) => format!("bad update: {detail}"),
-        Resync::BufferFull => "too many updates buffered while waiting for a snapshot".to_owned(),
     }
 }
 

@@ -62,8 +62,6 @@ pub(crate) enum Resync {
     SnapshotFailed(String),
     /// An update could not be applied (a level that is not a decimal).
     BadUpdate(String),
-    /// More updates arrived while waiting for a snapshot than a book may hold.
-    BufferFull,
 }
 
 impl Resync {
@@ -75,7 +73,6 @@ impl Resync {
             Self::Crossed { .. } => "crossed",
             Self::SnapshotFailed(_) => "snapshot_failed",
             Self::BadUpdate(_) => "bad_update",
-            Self::BufferFull => "buffer_full",
         }
     }
 }
@@ -156,6 +153,19 @@ impl<T> Buffer<T> {
         }
         self.updates.push_back((ids, item));
         Ok(())
+    }
+
+    /// Buffers an update, making room by letting the oldest go when full; returns the
+    /// update let go. Safe for the procedure: a snapshot older than what is left is found
+    /// too old by [`Buffer::fit`] and fetched again, never applied across a hole.
+    pub(crate) fn push_evicting(&mut self, ids: UpdateIds, item: T) -> Option<T> {
+        let evicted = if self.updates.len() >= self.capacity {
+            self.updates.pop_front().map(|(_, item)| item)
+        } else {
+            None
+        };
+        self.updates.push_back((ids, item));
+        evicted
     }
 
     /// How many updates are buffered.

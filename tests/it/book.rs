@@ -429,3 +429,32 @@ fn a_429_holds_every_symbols_snapshots_for_its_retry_after() {
         "{stderr}"
     );
 }
+
+#[test]
+fn resyncs_in_a_streak_wait_longer_before_their_snapshots() {
+    // Three lost updates within seconds (200 updates a second): the first resync fetches
+    // at once, the next waits a second, the one after two, so a book that cannot stay in
+    // sync does not spend the weight budget in a loop; stderr sums the streak up instead
+    // of a line each.
+    let exchange = Exchange::start(book_mock(Faults {
+        drop_ids: vec![40, 60, 400],
+        ..Faults::default()
+    }));
+    let (resyncs, stderr) = run_books_with_stderr(&exchange, &[], "ETHUSDT", 200);
+    assert_eq!(resyncs, ["gap", "gap", "gap"], "{stderr}");
+    let mut snapshots = Vec::new();
+    while snapshots.len() < 4 {
+        if let MockEvent::Snapshot { at, .. } =
+            exchange.expect_event("a snapshot", |e| matches!(e, MockEvent::Snapshot { .. }))
+        {
+            snapshots.push(at);
+        }
+    }
+    let waited = |from: usize| snapshots[from + 1].duration_since(snapshots[from]);
+    assert!(waited(1) >= Duration::from_millis(950), "{:?}", waited(1));
+    assert!(waited(2) >= Duration::from_millis(1950), "{:?}", waited(2));
+    assert!(
+        stderr.matches("book resync").count() < 3,
+        "one line for the first, the rest summed up:\n{stderr}"
+    );
+}

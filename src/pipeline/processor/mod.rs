@@ -432,6 +432,9 @@ impl Processor {
         if state.reports.has_pending() {
             state.reports.report_due();
         }
+        if let Some(book) = state.book.as_mut() {
+            book.report_resyncs_due();
+        }
         if state.gaps.has_pending()
             && let Some(gaps) = state.gaps.due(Instant::now())
         {

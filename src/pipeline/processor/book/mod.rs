@@ -24,12 +24,23 @@ use crate::book::levels::{OrderBook, RawLevel};
 use crate::book::line::{BookHead, describe, write_book, write_resync};
 use crate::book::sync::{Buffer, Resync, Rule, Step, UpdateIds, first_after_snapshot, step};
 use crate::pipeline::queue::Frame;
+use crate::util::throttle::Throttle;
 use binance_streams::Event;
 use binance_streams::wire::DepthUpdate;
 
-/// Updates a book buffers while its snapshot is on the way; past this, it starts again.
-/// 4,096 updates is 400 s of a 100 ms stream.
+/// Updates a book buffers while its snapshot is on the way; past this, the oldest go (a
+/// snapshot older than the rest is then fetched again). 4,096 updates is 400 s of a 100 ms
+/// stream.
 const MAX_BUFFERED_UPDATES: usize = 4_096;
+
+/// Resyncs closer together than this are a streak: each waits longer before its snapshot
+/// (1 s, doubling to 30 s), so a book that cannot stay in sync (its queue overflowing, a
+/// broken feed) does not spend the market's request weight in a loop. A book live for this
+/// long starts the count again.
+const RESYNC_STREAK_WINDOW: Duration = Duration::from_secs(60);
+
+/// How often repeated resyncs of one book are reported on stderr (each is in-band anyway).
+const RESYNC_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The first wait before asking again for a snapshot that failed; doubled each time.
 const FIRST_SNAPSHOT_RETRY: Duration = Duration::from_secs(1);
@@ -86,6 +97,12 @@ pub(super) struct BookState {
     phase: Phase,
     /// Consecutive snapshot failures, for the retry wait.
     failures: u32,
+    /// Resyncs in a row, each within [`RESYNC_STREAK_WINDOW`] of the last.
+    resync_streak: u32,
+    /// When the last resync happened.
+    last_resync: Option<Instant>,
+    /// Reports of resyncs on stderr.
+    resync_reports: Throttle,
 }
 
 impl BookState {
@@ -99,7 +116,28 @@ impl BookState {
             replies: unbounded(),
             phase: syncing(),
             failures: 0,
+            resync_streak: 0,
+            last_resync: None,
+            resync_reports: Throttle::new(RESYNC_REPORT_INTERVAL),
         }
+    }
+
+    /// Reports resyncs held back by the throttle, once due (when the processor is idle).
+    pub(super) fn report_resyncs_due(&mut self) {
+        if self.resync_reports.has_pending()
+            && let Some(resyncs) = self.resync_reports.due(Instant::now())
+        {
+            warn!("{resyncs} more book resyncs");
+        }
+    }
+
+    /// Counts a resync; returns how long to wait before the next snapshot (none for the
+    /// first of a streak).
+    fn resync_wait(&mut self, now: Instant) -> Option<Duration> {
+        let (streak, wait) = next_resync(self.resync_streak, self.last_resync, now);
+        self.resync_streak = streak;
+        self.last_resync = Some(now);
+        wait
     }
 
     /// Whether stream `index` is the book's.
@@ -128,6 +166,23 @@ impl BookState {
             Phase::Live(_) => None,
         }
     }
+}
+
+/// A resync at `now` after `last` with `streak` before it: the new streak, and the wait
+/// before its snapshot (none for the first of a streak).
+fn next_resync(streak: u32, last: Option<Instant>, now: Instant) -> (u32, Option<Duration>) {
+    let in_streak = last.is_some_and(|last| now.duration_since(last) < RESYNC_STREAK_WINDOW);
+    let streak = if in_streak {
+        streak.saturating_add(1)
+    } else {
+        0
+    };
+    let wait = (streak > 0).then(|| {
+        FIRST_SNAPSHOT_RETRY
+            .saturating_mul(1 << (streak - 1).min(5))
+            .min(MAX_SNAPSHOT_RETRY)
+    });
+    (streak, wait)
 }
 
 fn syncing() -> Phase {
@@ -195,8 +250,9 @@ impl Processor {
         };
         match &mut book.phase {
             Phase::Syncing { buffer, .. } => {
-                if buffer.push(ids(update), frame.clone()).is_err() {
-                    return self.resync(Resync::BufferFull, frame.recv_time_us, Some(frame), state);
+                if buffer.push_evicting(ids(update), frame.clone()).is_some() {
+                    // Buffered for a book that has no use for it now.
+                    self.stats.processor.skipped.add(1);
                 }
                 self.request_snapshot(state);
                 Ok(())
@@ -249,10 +305,24 @@ impl Processor {
             return Ok(());
         };
         let thrown = book.frames_held();
+        let now = Instant::now();
         book.phase = syncing();
+        if let Some(wait) = book.resync_wait(now)
+            && let Phase::Syncing { retry_at, .. } = &mut book.phase
+        {
+            *retry_at = Some(now + wait);
+        }
         self.stats.processor.skipped.add(thrown);
         self.stats.processor.resyncs.add(1);
-        warn!("book resync: {}", describe(&why));
+        match book.resync_reports.record(1, now) {
+            Some(1) => warn!("book resync: {}", describe(&why)),
+            Some(resyncs) => warn!(
+                "{resyncs} book resyncs in the last {} s, the latest: {}",
+                RESYNC_REPORT_INTERVAL.as_secs(),
+                describe(&why)
+            ),
+            None => {}
+        }
         let head = book.head.clone();
         write_resync(self.sink.buffer(), &head, &why, recv_time_us);
         self.sink.line_added();
@@ -308,5 +378,40 @@ impl Processor {
             return Err(Ended::Stopped);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resyncs_in_a_streak_wait_longer_and_a_quiet_minute_starts_over() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let (mut streak, mut last) = (0, None);
+        let mut waits = Vec::new();
+        for n in 0..8 {
+            let now = start + n * 2 * second;
+            let (next, wait) = next_resync(streak, last, now);
+            (streak, last) = (next, Some(now));
+            waits.push(wait.map(|wait| wait.as_secs()));
+        }
+        assert_eq!(
+            waits,
+            [
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(30),
+                Some(30)
+            ]
+        );
+        // A book that stayed in sync for a minute starts with no wait again.
+        let later = start + 16 * second + RESYNC_STREAK_WINDOW;
+        assert_eq!(next_resync(streak, last, later), (0, None));
     }
 }
