@@ -263,3 +263,40 @@ fn an_unreachable_server_fails_the_start_with_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn book_lines_are_stored_under_the_book_subject_identified_by_update_id() {
+    let Some(server) =
+        NatsServer::start("book_lines_are_stored_under_the_book_subject_identified_by_update_id")
+    else {
+        return;
+    };
+    let (status, _, stderr) = run_to_end(&[
+        "--simulate",
+        "--simulate-rate",
+        "100",
+        "--stream",
+        "book",
+        "--nats",
+        &server.url(),
+        "--max-messages",
+        "20",
+        "ETHUSDT",
+    ]);
+    assert!(status.success(), "{stderr}");
+    let stored = server.stored("BINANCE");
+    let books: Vec<&Stored> = stored
+        .iter()
+        .filter(|message| !message.payload.contains(r#""event":"resync""#))
+        .collect();
+    assert!(books.len() >= 20, "{stored:?}");
+    for message in books {
+        assert_eq!(message.subject, "binance.spot.book.ETHUSDT", "{message:?}");
+        let line: serde_json::Value = serde_json::from_str(&message.payload).expect("JSON");
+        let id = line["update_id"].as_u64().expect("an update id");
+        assert_eq!(
+            message.id.as_deref(),
+            Some(format!("spot.ETHUSDT.book.{id}").as_str())
+        );
+    }
+}

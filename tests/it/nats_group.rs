@@ -56,9 +56,23 @@ fn held(stderr: &str) -> BTreeSet<String> {
 
 /// Waits until `done` holds, checking every 50 ms; fails after `limit`.
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    wait_until_or(what, limit, &mut done, || String::new())
+}
+
+/// [`wait_until`], saying `context()` if it fails.
+fn wait_until_or(
+    what: &str,
+    limit: Duration,
+    mut done: impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) -> Duration {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        assert!(
+            start.elapsed() < limit,
+            "not within {limit:?}: {what}\n{}",
+            context()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     start.elapsed()
@@ -111,6 +125,15 @@ fn a_joining_member_takes_its_share_without_gap_or_duplicate() {
     });
     let moved = held(&b.stderr());
     b.expect_stderr(&format!("holding {} of 6 symbols", moved.len()));
+    // A joining member starts only its own share: it learns who is there before acting.
+    let started: BTreeSet<String> = b
+        .stderr()
+        .lines()
+        .filter_map(|line| line.split("starting ").nth(1))
+        .filter_map(|rest| rest.strip_suffix(" to take it over"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(started, moved, "{}", b.stderr());
     // Both keep publishing a little after the handover.
     let before = server.count("BINANCE");
     wait_until("more lines stored", PATIENCE, || {
@@ -174,9 +197,12 @@ fn with_two_replicas_a_killed_member_leaves_no_id_missing() {
     let exchange = Exchange::start(MockConfig::new().rate(Rate::PerSecond(50.0)));
     let mut a = member(&exchange, &server, "a", &["--replicas", "2"]);
     let b = member(&exchange, &server, "b", &["--replicas", "2"]);
-    wait_until("both hold every symbol", PATIENCE, || {
-        held(&a.stderr()).len() == 6 && held(&b.stderr()).len() == 6
-    });
+    wait_until_or(
+        "both hold every symbol",
+        PATIENCE,
+        || held(&a.stderr()).len() == 6 && held(&b.stderr()).len() == 6,
+        || format!("a:\n{}\nb:\n{}", a.stderr(), b.stderr()),
+    );
     b.signal("KILL");
     let before = server.count("BINANCE");
     wait_until("more lines stored", PATIENCE, || {

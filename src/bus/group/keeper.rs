@@ -70,6 +70,9 @@ pub(crate) struct Keeper {
     unreachable: bool,
     /// The members known to be alive, and the symbols each offers.
     known: HashMap<String, HashSet<String>>,
+    /// Whether this member has announced itself once (and so had a round to learn the
+    /// others from the watch).
+    announced: bool,
 }
 
 impl Keeper {
@@ -108,6 +111,7 @@ impl Keeper {
                 .collect(),
             unreachable: false,
             known: HashMap::new(),
+            announced: false,
         }
     }
 
@@ -198,6 +202,11 @@ impl Keeper {
                 return;
             }
         };
+        if !std::mem::replace(&mut self.announced, true) {
+            // The first round only announces: the watch has not yet told who else is
+            // here, and acting now would start symbols another member holds.
+            return;
+        }
         let failed = self.failed_now();
         for index in 0..self.entries.len() {
             let symbol = self.entries[index].symbol.clone();

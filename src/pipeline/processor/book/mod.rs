@@ -23,6 +23,7 @@ use crate::book::fetch::{SnapshotReply, Snapshots};
 use crate::book::levels::{OrderBook, RawLevel};
 use crate::book::line::{BookHead, describe, write_book, write_resync};
 use crate::book::sync::{Buffer, Resync, Rule, Step, UpdateIds, first_after_snapshot, step};
+use crate::output::batch::LineTag;
 use crate::pipeline::queue::Frame;
 use crate::util::throttle::Throttle;
 use binance_streams::Event;
@@ -324,8 +325,11 @@ impl Processor {
             None => {}
         }
         let head = book.head.clone();
+        let index = book.settings.index;
         write_resync(self.sink.buffer(), &head, &why, recv_time_us);
-        self.sink.line_added();
+        // On the book's own subject with `--nats`, without a message id: each listener's
+        // resyncs are its own.
+        self.sink.line_added_as(LineTag::event(index, None));
         state.markers.ledger.marker_added(state.lines);
         if let Some(frame) = revealing {
             self.rebuffer(frame, state);
@@ -354,7 +358,12 @@ impl Processor {
             book.settings.depth,
             live.last_recv_us,
         );
-        self.sink.line_added();
+        // Identified by its update id: two listeners' lines of the same book state are
+        // stored once with `--nats`.
+        self.sink.line_added_as(LineTag::event(
+            book.settings.index,
+            Some(live.book.update_id),
+        ));
         live.last_line = Some(Instant::now());
         let pending = std::mem::take(&mut live.pending);
         if pending == 0 {

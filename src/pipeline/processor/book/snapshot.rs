@@ -11,6 +11,7 @@ use crate::book::fetch::SnapshotReply;
 use crate::book::levels::OrderBook;
 use crate::book::line::write_resync;
 use crate::book::sync::{Fit, Resync, Step, first_after_snapshot, step};
+use crate::output::batch::LineTag;
 use crate::pipeline::processor::{Ended, Processor, State, unix_micros};
 use crate::pipeline::queue::{Frame, Waited};
 use binance_streams::Event;
@@ -84,7 +85,8 @@ impl Processor {
                     &Resync::SnapshotFailed(why),
                     unix_micros(),
                 );
-                self.sink.line_added();
+                self.sink
+                    .line_added_as(LineTag::event(book.settings.index, None));
                 state.markers.ledger.marker_added(state.lines);
                 return Ok(());
             }
