@@ -56,7 +56,7 @@ fn held(stderr: &str) -> BTreeSet<String> {
 
 /// Waits until `done` holds, checking every 50 ms; fails after `limit`.
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
-    wait_until_or(what, limit, &mut done, || String::new())
+    wait_until_or(what, limit, &mut done, String::new)
 }
 
 /// [`wait_until`], saying `context()` if it fails.
