@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, after, never, select, unbounded};
 use tracing::{error, info};
 
-use binance_streams::Symbol;
+use binance_streams::{Endpoint, Symbol};
 
 use super::books::start_books;
 use super::pipelines::{Shared, Slot, Slots, unix_micros};
@@ -96,8 +96,9 @@ pub(super) fn run(config: &Config) -> Result<(), Failure> {
         }
         Source::Replay(_) => (None, None),
     };
+    let tls = endpoint.as_ref().is_some_and(Endpoint::is_tls);
     let connector = Arc::new(
-        Connector::new(&config.ca_certs, config.connection.max_frame_bytes)
+        Connector::new(&config.ca_certs, config.connection.max_frame_bytes, tls)
             .map_err(|error| Fatal(format!("cannot set up TLS: {error}")))?,
     );
     let limiter = Arc::new(ConnectLimiter::new(

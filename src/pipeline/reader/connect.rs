@@ -65,7 +65,10 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Opens connections; one per process, shared by every reader.
 pub(crate) struct Connector {
-    tls: TlsConnector,
+    /// The TLS client, for `wss://` runs only: building it loads and parses the system's
+    /// whole CA bundle (a few hundred million instructions, ~0.1 s), which a `ws://` run
+    /// (`--simulate`, a local relay) never needs.
+    tls: Option<TlsConnector>,
     websocket: WebSocketConfig,
 }
 
@@ -199,28 +202,32 @@ impl fmt::Display for ConnectError {
 
 impl Connector {
     /// A connector trusting the system's roots plus `extra_roots` (`--ca-cert`), accepting
-    /// frames of up to `max_frame_bytes`.
+    /// frames of up to `max_frame_bytes`; with a TLS client only when `tls` (the endpoint is
+    /// `wss://`).
     ///
     /// # Errors
     /// The TLS library could not be initialised.
     pub(crate) fn new(
         extra_roots: &[Certificate],
         max_frame_bytes: usize,
+        tls: bool,
     ) -> Result<Self, native_tls::Error> {
-        let mut tls = TlsConnector::builder();
-        for root in extra_roots {
-            tls.add_root_certificate(root.clone());
-        }
+        let tls = if tls {
+            let mut builder = TlsConnector::builder();
+            for root in extra_roots {
+                builder.add_root_certificate(root.clone());
+            }
+            Some(builder.build()?)
+        } else {
+            None
+        };
         let websocket = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(0)
             .max_write_buffer_size(1 << 20)
             .max_message_size(Some(max_frame_bytes))
             .max_frame_size(Some(max_frame_bytes));
-        Ok(Self {
-            tls: tls.build()?,
-            websocket,
-        })
+        Ok(Self { tls, websocket })
     }
 
     /// Opens `url` (a stream URL of `endpoint`), keeping `deadlines`. The socket returned
@@ -300,7 +307,14 @@ impl Connector {
         deadline: Instant,
         deadlines: Deadlines,
     ) -> Result<native_tls::TlsStream<WatchedTcp>, ConnectError> {
-        let mut attempt = self.tls.connect(endpoint.host(), tcp);
+        let Some(tls) = &self.tls else {
+            return Err(ConnectError::Tls {
+                host_port: host_port.to_owned(),
+                certificate: false,
+                detail: "TLS was not set up for this run (its endpoint is ws://)".to_owned(),
+            });
+        };
+        let mut attempt = tls.connect(endpoint.host(), tcp);
         loop {
             match attempt {
                 Ok(stream) => return Ok(stream),
