@@ -8,6 +8,7 @@
 //! | depth, depth@100ms (diffs) | final update id `u` |
 //! | depth5/10/20 (partial books) | `lastUpdateId` (spot) or `u` (futures) |
 //! | bookTicker | order book update id `u` |
+//! | book (local order book lines) | the book's `update_id` (resync lines: none) |
 //! | kline_*, miniTicker, ticker*, avgPrice, markPrice, forceOrder | event time `E` (ms) |
 //!
 //! Two listeners publishing the same event inside the stream's duplicate window store it
