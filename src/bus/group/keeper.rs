@@ -207,6 +207,7 @@ impl Keeper {
             // here, and acting now would start symbols another member holds.
             return;
         }
+        self.renew_all().await;
         let failed = self.failed_now();
         for index in 0..self.entries.len() {
             let symbol = self.entries[index].symbol.clone();
@@ -225,30 +226,9 @@ impl Keeper {
     async fn decide(&mut self, index: usize, should_hold: bool, rightful: &[&str]) {
         let symbol = self.entries[index].symbol.clone();
         match self.entries[index].role {
-            Role::Holding { slot, revision, .. } => {
+            Role::Holding { slot, .. } => {
+                // Renewed already this round (`renew_all`).
                 let key = lease_key(&symbol, slot);
-                let renewal = self
-                    .bounded(self.kv.update(&key, Bytes::from(self.me.clone()), revision))
-                    .await;
-                match renewal {
-                    Some(Ok(revision)) => {
-                        self.set_role(
-                            index,
-                            Role::Holding {
-                                slot,
-                                revision,
-                                renewed: Instant::now(),
-                            },
-                        );
-                    }
-                    Some(Err(error)) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                        self.halt(index, "its lease was taken (it had expired)");
-                        return;
-                    }
-                    // Not renewed this time; `fence_expired` stops the symbol if that
-                    // goes on for a whole lease time.
-                    Some(Err(_)) | None => {}
-                }
                 if !should_hold
                     && let Some(waiter) = self.waiter(&symbol).await
                     && waiter != self.me
@@ -304,6 +284,47 @@ impl Keeper {
                 }
             }
             Role::Idle => {}
+        }
+    }
+
+    /// Renews every lease held, all at once: a round takes one request's time however
+    /// many symbols this member holds, so a slow server cannot stretch the round past the
+    /// lease. A lease whose revision moved on was taken (it had expired): that symbol stops
+    /// at once. One not renewed this round is kept; `fence_expired` stops it if that goes on
+    /// for a whole lease time.
+    async fn renew_all(&mut self) {
+        let timeout = (self.lease / 4).max(Duration::from_millis(250));
+        let renewals = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(index, entry)| match entry.role {
+                Role::Holding { slot, revision, .. } => {
+                    let (kv, key) = (self.kv.clone(), lease_key(&entry.symbol, slot));
+                    let me = Bytes::from(self.me.clone());
+                    Some(async move {
+                        let renewed =
+                            tokio::time::timeout(timeout, kv.update(&key, me, revision)).await;
+                        (index, slot, renewed)
+                    })
+                }
+                _ => None,
+            });
+        for (index, slot, renewed) in futures_util::future::join_all(renewals).await {
+            match renewed {
+                Ok(Ok(revision)) => self.set_role(
+                    index,
+                    Role::Holding {
+                        slot,
+                        revision,
+                        renewed: Instant::now(),
+                    },
+                ),
+                Ok(Err(error)) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    self.halt(index, "its lease was taken (it had expired)");
+                }
+                Ok(Err(_)) | Err(_) => {}
+            }
         }
     }
 
