@@ -1,7 +1,7 @@
 //! Subcommands beside the default action. `binance-listen ETHUSDT` listens: symbols are the
 //! default positional arguments. A few lower-case words are reserved as subcommands when
-//! they come first ([`RESERVED_WORDS`]): `completions`, `man` and `replay` today, `tail`
-//! for a later version, and clap's `help`. Anywhere else among the symbols such a word is a
+//! they come first ([`RESERVED_WORDS`]): `completions`, `man`, `tail`, `replay` and clap's
+//! `help`. Anywhere else among the symbols such a word is a
 //! usage error rather than a symbol, so a typo never quietly listens to `MAN`; a symbol so
 //! named is still reachable in upper case (`MAN`) or after `--` (`binance-listen -- man`).
 

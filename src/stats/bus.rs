@@ -71,10 +71,12 @@ impl BusCounters {
 }
 
 impl BusSnapshot {
-    /// The summary line's part: `  nats acked 9 (duplicates 2) retried 1 failed 0`.
+    /// The summary line's part: `  nats acked 9 (already stored 2) retried 1 failed 0`.
+    /// "Already stored", not "duplicates": the line's own `duplicates` are events the
+    /// processor dropped, a different count.
     pub(crate) fn human(&self) -> String {
         format!(
-            "  nats acked {} (duplicates {}) retried {} failed {}",
+            "  nats acked {} (already stored {}) retried {} failed {}",
             self.acked, self.duplicates, self.retried, self.failed
         )
     }
