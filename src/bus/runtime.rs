@@ -25,6 +25,9 @@ use crate::stats::SymbolStats;
 /// How long the first connection may take before the run is refused.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the stream's look-up (and creation) may take at start.
+const STREAM_CHECK_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// How long a publish waits for JetStream's acknowledgement before it is sent again.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -129,7 +132,18 @@ impl Bus {
         let ensured = {
             let jetstream = bus.jetstream.clone();
             let settings = bus.settings.clone();
-            bus.run(async move { stream::ensure(&jetstream, &settings).await })
+            // Bounded: a server that connects but never answers JetStream's API is a clear
+            // error at start, not a listener that waits for ever.
+            bus.run(async move {
+                tokio::time::timeout(STREAM_CHECK_TIMEOUT, stream::ensure(&jetstream, &settings))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(stream::Refusal::Failed(format!(
+                            "NATS did not answer JetStream's API within {} s (is JetStream enabled? nats-server -js)",
+                            STREAM_CHECK_TIMEOUT.as_secs()
+                        )))
+                    })
+            })
         };
         match ensured {
             Ok(Ok(created)) => {

@@ -6,7 +6,7 @@
 use async_nats::jetstream::Context;
 use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
-use async_nats::jetstream::stream::{Config, StorageType};
+use async_nats::jetstream::stream::{Config, StorageType, Stream};
 
 use super::settings::{DUPLICATE_WINDOW, NatsSettings, STREAM_MAX_AGE};
 use super::subject::covers;
@@ -29,28 +29,40 @@ pub(crate) async fn ensure(jetstream: &Context, settings: &NatsSettings) -> Resu
     let name = &settings.stream;
     let filter = settings.subject.filter();
     match jetstream.get_stream(name).await {
-        Ok(stream) => {
-            let subjects = &stream.cached_info().config.subjects;
-            if subjects.iter().any(|subject| covers(subject, &filter)) {
-                Ok(false)
-            } else {
-                Err(Refusal::Usage(format!(
-                    "NATS stream {name} exists but stores only [{}], not {filter} (the subjects of --nats-subject {}): add {filter} to its subjects, or name another stream with --nats-stream",
-                    subjects.join(", "),
-                    settings.subject
-                )))
-            }
-        }
+        Ok(stream) => covering(&stream, settings, &filter).map(|()| false),
         Err(error) => match error.kind() {
             GetStreamErrorKind::JetStream(inner)
                 if inner.error_code() == ErrorCode::STREAM_NOT_FOUND =>
             {
-                create(jetstream, settings, &filter).await.map(|()| true)
+                match create(jetstream, settings, &filter).await {
+                    Ok(()) => Ok(true),
+                    // Another listener may have created it a moment ago (a group starting
+                    // together): then it is checked like any stream that exists.
+                    Err(refusal) => match jetstream.get_stream(name).await {
+                        Ok(stream) => covering(&stream, settings, &filter).map(|()| false),
+                        Err(_) => Err(refusal),
+                    },
+                }
             }
             _ => Err(Refusal::Failed(format!(
                 "cannot look up NATS stream {name}: {error} (is JetStream enabled? nats-server -js)"
             ))),
         },
+    }
+}
+
+/// Whether `stream` stores every subject of `filter`; a usage refusal naming both if not.
+fn covering(stream: &Stream, settings: &NatsSettings, filter: &str) -> Result<(), Refusal> {
+    let subjects = &stream.cached_info().config.subjects;
+    if subjects.iter().any(|subject| covers(subject, filter)) {
+        Ok(())
+    } else {
+        Err(Refusal::Usage(format!(
+            "NATS stream {} exists but stores only [{}], not {filter} (the subjects of --nats-subject {}): add {filter} to its subjects, or name another stream with --nats-stream",
+            settings.stream,
+            subjects.join(", "),
+            settings.subject
+        )))
     }
 }
 
