@@ -1,8 +1,12 @@
 //! [`StopToken`]: one pipeline's "stop now", shared by its reader, its processor and `app`.
 //!
-//! Hot loops poll it with one relaxed load; waits (`--delay`, reconnect backoff, the
-//! processor's idle `recv`) select on its channel, which disconnects when the token is
-//! triggered, so a sleeping thread wakes at once instead of finishing a 200 ms nap.
+//! Hot loops poll it with one relaxed load. Waits wake at once when it is triggered,
+//! instead of finishing a 200 ms nap: a sleep (`--delay`, reconnect backoff) and an idle
+//! processor park their thread, which the token unparks ([`StopToken::unpark_on_trigger`]);
+//! waits that select over several channels select on its channel, which disconnects on
+//! trigger. Parking costs no CPU before the thread sleeps: crossbeam's blocking calls
+//! spin and yield a few times first, which a thousand symbols at one message a second
+//! each pay thousands of times a second.
 //!
 //! A reader blocked in a socket read is woken by shutting the socket's read side down
 //! ([`StopToken::watch`]): its read returns at once, and it can still send its close
@@ -13,9 +17,10 @@
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 /// A cloneable stop flag with an interruptible sleep.
 #[derive(Clone, Debug)]
@@ -31,6 +36,14 @@ struct Inner {
     wake: Receiver<()>,
     /// Sockets whose read side is shut down on trigger, by watch id.
     sockets: Mutex<Vec<(u64, Arc<TcpStream>)>>,
+    /// Threads unparked on trigger, by registration id.
+    threads: Mutex<Vec<(u64, Thread)>>,
+}
+
+/// A fresh id for a watch or a registration.
+fn next_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Keeps a socket watched by a [`StopToken`]; dropping it stops the watch.
@@ -43,6 +56,19 @@ pub(crate) struct Watch {
 impl Drop for Watch {
     fn drop(&mut self) {
         lock(&self.token.inner.sockets).retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// Keeps a thread unparked by a [`StopToken`]'s trigger; dropping it ends that.
+#[derive(Debug)]
+pub(crate) struct Unparker {
+    token: StopToken,
+    id: u64,
+}
+
+impl Drop for Unparker {
+    fn drop(&mut self) {
+        lock(&self.token.inner.threads).retain(|(id, _)| *id != self.id);
     }
 }
 
@@ -61,6 +87,7 @@ impl StopToken {
                 wake_sender: Mutex::new(Some(sender)),
                 wake,
                 sockets: Mutex::new(Vec::new()),
+                threads: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -73,14 +100,32 @@ impl StopToken {
             // Wakes a read blocked on it; writing (the close frame) still works.
             let _ = socket.shutdown(Shutdown::Read);
         }
+        // An unpark before the park makes the park return at once: none is missed.
+        for (_, thread) in lock(&self.inner.threads).iter() {
+            thread.unpark();
+        }
+    }
+
+    /// Unparks `thread` when the token is triggered (at once if it already was), until the
+    /// returned [`Unparker`] is dropped. A thread that parks must look at
+    /// [`is_triggered`](Self::is_triggered) after registering and before each park.
+    pub(crate) fn unpark_on_trigger(&self, thread: Thread) -> Unparker {
+        let id = next_id();
+        lock(&self.inner.threads).push((id, thread.clone()));
+        if self.is_triggered() {
+            thread.unpark();
+        }
+        Unparker {
+            token: self.clone(),
+            id,
+        }
     }
 
     /// Shuts `socket`'s read side down when the token is triggered (at once if it already
     /// was), until the returned [`Watch`] is dropped. The token keeps a reference to the
     /// same socket, not a duplicate descriptor.
     pub(crate) fn watch(&self, socket: &Arc<TcpStream>) -> Watch {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let id = next_id();
         lock(&self.inner.sockets).push((id, Arc::clone(socket)));
         if self.is_triggered() {
             let _ = socket.shutdown(Shutdown::Read);
@@ -97,13 +142,23 @@ impl StopToken {
     }
 
     /// Sleeps for `duration` unless triggered first; returns `false` when triggered.
+    /// The thread parks: no spinning or yielding first.
     pub(crate) fn sleep(&self, duration: Duration) -> bool {
         if self.is_triggered() {
             return false;
         }
-        match self.inner.wake.recv_timeout(duration) {
-            Err(RecvTimeoutError::Timeout) => !self.is_triggered(),
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => false,
+        let deadline = Instant::now() + duration;
+        let _unparker = self.unpark_on_trigger(std::thread::current());
+        loop {
+            if self.is_triggered() {
+                return false;
+            }
+            // Parks may end early (an unpark meant for an earlier wait): look again.
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            std::thread::park_timeout(deadline - now);
         }
     }
 

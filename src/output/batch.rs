@@ -19,8 +19,9 @@ use super::heading::Heading;
 /// A batch that reaches this size is written even if more frames are waiting.
 pub(crate) const MAX_BATCH_BYTES: usize = 64 * 1024;
 
-/// The batch buffer's first size.
-const INITIAL_BATCH_BYTES: usize = 4 * 1024;
+/// The batch buffer's first size: a few lines. A quiet symbol's batch never holds more,
+/// and with a thousand of them every KiB here is a MB; a busy one grows it once.
+const INITIAL_BATCH_BYTES: usize = 1024;
 
 /// What an output did with lines it was given: how many it now confirms written and how
 /// many it lost after accepting them (in this batch or held from earlier ones).
@@ -231,7 +232,7 @@ impl LineSink {
     pub(crate) fn new(output: Box<dyn LineOutput>) -> Self {
         Self {
             // Grows with use up to a little over MAX_BATCH_BYTES, then stays: a busy symbol
-            // stops allocating after its first full batch, a quiet one keeps 4 KB.
+            // stops allocating after its first full batch, a quiet one keeps 1 KiB.
             tagging: output.wants_tags(),
             output,
             batch: Vec::with_capacity(INITIAL_BATCH_BYTES),

@@ -134,6 +134,9 @@ struct State {
     book: Option<BookState>,
     /// `--max-messages` was reached while waiting (a book line due by its interval).
     done_while_waiting: bool,
+    /// Frames found already queued since the processor last waited for one: frames are
+    /// coming faster than one at a time, so lingering for the next is worth it.
+    busy: bool,
 }
 
 /// How the processing loop ended.
@@ -179,6 +182,7 @@ impl Processor {
                 BookState::new(settings, self.symbol.as_str(), pretty)
             }),
             done_while_waiting: false,
+            busy: false,
         };
         let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
         let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
@@ -364,14 +368,18 @@ impl Processor {
             return None;
         }
         match self.frames.try_recv() {
-            Ok(frame) => return Some(frame),
+            Ok(frame) => {
+                state.busy = true;
+                return Some(frame);
+            }
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) => {}
         }
-        if !self.sink.is_empty() {
+        if state.busy && !self.sink.is_empty() {
             // Linger a moment before writing: under load the reader is mid-read and the
             // next frame is microseconds away, and one write for both saves a syscall and
-            // a wakeup of whoever reads stdout. When idle, this costs a few microseconds.
+            // a wakeup of whoever reads stdout. A symbol whose frames come one at a time
+            // (the last was waited for) does not linger: yields there are all cost.
             for _ in 0..LINGER_YIELDS {
                 std::thread::yield_now();
                 if let Ok(frame) = self.frames.try_recv() {
@@ -386,6 +394,12 @@ impl Processor {
             return None;
         }
         self.report_held_back(state);
+        if std::mem::take(&mut state.busy) && self.frames.spin_for_frame() {
+            state.busy = true;
+            if let Ok(frame) = self.frames.try_recv() {
+                return Some(frame);
+            }
+        }
         if state.book.is_some() {
             return self.wait_with_book(state);
         }

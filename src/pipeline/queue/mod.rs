@@ -21,23 +21,30 @@
 //! (or 64 KiB of payload), not per frame taken, so a source faster than its processor (a
 //! replay) costs one wake-up per run of frames.
 //!
+//! An idle processor parks its thread ([`FrameReceiver::recv_or_stop`]) and the reader
+//! unparks it when it queues a frame: crossbeam's own blocking receive spins and yields a
+//! few times before it sleeps, the main cost of a thousand symbols at one message a second.
+//! The reader pays a fence and a load per frame to see whether the processor is parked.
+//!
 //! Overflow drops are told to the processor the same way: the reader alone writes the total
 //! it dropped, only when it drops, and the processor reads it per frame (a plain load of a
 //! line it already reads, which the reader rarely writes), so it can mark where frames went
 //! missing in the output.
 
-use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::Thread;
+use std::time::Duration;
 
-#[cfg(test)]
-use crossbeam_channel::RecvTimeoutError;
-use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, select, unbounded};
+use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
 use tungstenite::Utf8Bytes;
 
 use crate::control::stop::StopToken;
+pub(crate) use policy::OverflowPolicy;
+pub(crate) use receiver::{FrameReceiver, QueueHandle, Waited};
+
+mod policy;
+mod receiver;
 
 /// One text frame as it came off the socket. The payload is tungstenite's reference-counted
 /// slice of its read buffer: moving a `Frame` through the queue copies 48 bytes, never the text.
@@ -56,51 +63,6 @@ impl Frame {
     /// The bytes the frame holds in memory, for the byte bound.
     fn bytes(&self) -> u64 {
         self.payload.len() as u64
-    }
-}
-
-/// What a full queue does with the next frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum OverflowPolicy {
-    /// Throw away the oldest queued frame to make room: the output stays current.
-    #[default]
-    DropOldest,
-    /// Throw away the new frame: the output keeps what was queued first.
-    DropNewest,
-    /// Wait for room: nothing is dropped, but the reader stops reading the socket meanwhile,
-    /// so the exchange may disconnect a reader that lags too long.
-    Block,
-}
-
-impl OverflowPolicy {
-    /// The name users type.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::DropOldest => "drop-oldest",
-            Self::DropNewest => "drop-newest",
-            Self::Block => "block",
-        }
-    }
-}
-
-impl FromStr for OverflowPolicy {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Self::DropOldest, Self::DropNewest, Self::Block]
-            .into_iter()
-            .find(|policy| policy.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                format!(
-                    "unknown overflow policy '{text}': expected drop-oldest, drop-newest or block"
-                )
-            })
-    }
-}
-
-impl fmt::Display for OverflowPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -147,6 +109,31 @@ struct Shared {
     dropped_frames: AtomicU64,
     /// A wake-up for the parked reader.
     room: Sender<()>,
+    /// The processor is parked waiting for a frame.
+    processor_parked: AtomicBool,
+    /// The thread that parks in [`FrameReceiver::recv_or_stop`].
+    processor: Mutex<Option<Thread>>,
+    /// The reader's end is gone: every frame it queued is in the queue.
+    reader_gone: AtomicBool,
+}
+
+impl Shared {
+    /// Unparks the processor if it is parked (or about to park) waiting for a frame.
+    /// Callers make their frame (or their leaving) visible first, with a `SeqCst` fence
+    /// between that and this load, mirroring the processor's flag store and look again.
+    fn wake_processor(&self) {
+        if self.processor_parked.load(Ordering::Relaxed)
+            && self.processor_parked.swap(false, Ordering::SeqCst)
+        {
+            let processor = self
+                .processor
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(thread) = processor.as_ref() {
+                thread.unpark();
+            }
+        }
+    }
 }
 
 /// The reader's end of a symbol's queue.
@@ -170,36 +157,6 @@ pub(crate) struct FrameSender {
     dropped_frames: u64,
 }
 
-/// What [`FrameReceiver::recv_or_other`] waited for.
-#[derive(Debug)]
-pub(crate) enum Waited<T> {
-    /// A frame.
-    Frame(Frame),
-    /// An item of the other channel.
-    Other(T),
-    /// The deadline passed.
-    Deadline,
-    /// The pipeline is stopping or the queue closed.
-    Stopped,
-}
-
-/// The processor's end of a symbol's queue.
-#[derive(Debug)]
-pub(crate) struct FrameReceiver {
-    receiver: Receiver<Frame>,
-    shared: Arc<Shared>,
-    /// Bytes taken; published to `shared` in steps of [`POPPED_PUBLISH_BYTES`] or when idle.
-    popped_bytes: u64,
-    published: u64,
-    /// The reader's `dropped_frames` when last read.
-    dropped_seen: u64,
-    /// The reader is gone and every frame it queued was taken.
-    exhausted: bool,
-    /// A reader parked for room is woken once the queue is down to this many frames (half
-    /// its bound): it then queues a run of frames at once instead of one per wake-up.
-    wake_at_len: usize,
-}
-
 /// Creates a queue with `bounds`: the reader's [`FrameSender`] and the processor's
 /// [`FrameReceiver`].
 pub(crate) fn frame_queue(
@@ -213,6 +170,9 @@ pub(crate) fn frame_queue(
         reader_parked: AtomicBool::new(false),
         dropped_frames: AtomicU64::new(0),
         room,
+        processor_parked: AtomicBool::new(false),
+        processor: Mutex::new(None),
+        reader_gone: AtomicBool::new(false),
     });
     let frames = FrameSender {
         sender,
@@ -229,15 +189,7 @@ pub(crate) fn frame_queue(
         popped_seen: 0,
         dropped_frames: 0,
     };
-    let receiver = FrameReceiver {
-        receiver,
-        shared,
-        popped_bytes: 0,
-        published: 0,
-        dropped_seen: 0,
-        exhausted: false,
-        wake_at_len: bounds.frames.max(1) / 2,
-    };
+    let receiver = FrameReceiver::new(receiver, shared, bounds.frames.max(1));
     (frames, receiver)
 }
 
@@ -302,6 +254,8 @@ impl FrameSender {
         match self.sender.send(frame) {
             Ok(()) => {
                 self.pushed_bytes += incoming;
+                fence(Ordering::SeqCst);
+                self.shared.wake_processor();
                 Pushed::Queued { dropped }
             }
             Err(_) => Pushed::Closed,
@@ -358,128 +312,11 @@ impl FrameSender {
     }
 }
 
-impl FrameReceiver {
-    /// The next frame if one is waiting.
-    pub(crate) fn try_recv(&mut self) -> Result<Frame, TryRecvError> {
-        let frame = self.receiver.try_recv().inspect_err(|error| {
-            self.exhausted |= *error == TryRecvError::Disconnected;
-        })?;
-        self.taken(&frame);
-        Ok(frame)
-    }
-
-    /// The next frame, waiting until one arrives, `stop` fires (`None`) or the queue closes.
-    pub(crate) fn recv_or_stop(&mut self, stop: &StopToken) -> Option<Frame> {
-        self.publish();
-        let frame = select! {
-            recv(self.receiver) -> frame => {
-                self.exhausted |= frame.is_err();
-                frame.ok()
-            }
-            recv(stop.wake_channel()) -> _ => None,
-        }?;
-        self.taken(&frame);
-        Some(frame)
-    }
-
-    /// Whether the reader is gone and its last frame taken: a replay's source reached the
-    /// end of its files (a live reader leaves only when the pipeline stops or fails).
-    pub(crate) fn is_exhausted(&self) -> bool {
-        self.exhausted
-    }
-
-    /// The next frame, or an item of `other` (a book's snapshot replies), or `deadline`
-    /// passing, whichever comes first; [`Waited::Stopped`] when `stop` fires or the queue
-    /// closes. Only book processors wait this way.
-    pub(crate) fn recv_or_other<T>(
-        &mut self,
-        stop: &StopToken,
-        other: &Receiver<T>,
-        deadline: Option<Instant>,
-    ) -> Waited<T> {
-        self.publish();
-        let timeout = deadline.map_or_else(crossbeam_channel::never, crossbeam_channel::at);
-        select! {
-            recv(self.receiver) -> frame => match frame {
-                Ok(frame) => {
-                    self.taken(&frame);
-                    Waited::Frame(frame)
-                }
-                Err(_) => Waited::Stopped,
-            },
-            recv(other) -> item => item.map_or(Waited::Stopped, Waited::Other),
-            recv(stop.wake_channel()) -> _ => Waited::Stopped,
-            recv(timeout) -> _ => Waited::Deadline,
-        }
-    }
-
-    /// Frames the reader dropped to overflow since the last call: a load of a line the
-    /// reader writes only when it drops, so cheap enough to ask per frame.
-    #[inline]
-    pub(crate) fn new_drops(&mut self) -> u64 {
-        let total = self.shared.dropped_frames.load(Ordering::Acquire);
-        let new = total.wrapping_sub(self.dropped_seen);
-        self.dropped_seen = total;
-        new
-    }
-
-    /// The next frame within `timeout`, for tests.
-    #[cfg(test)]
-    pub(crate) fn recv_timeout(&mut self, timeout: Duration) -> Result<Frame, RecvTimeoutError> {
-        let frame = self.receiver.recv_timeout(timeout)?;
-        self.taken(&frame);
-        Ok(frame)
-    }
-
-    /// A handle on the queue for `app`: its depth (for `--stats`), and what is left in it
-    /// once the pipeline's threads have ended.
-    pub(crate) fn handle(&self) -> QueueHandle {
-        QueueHandle {
-            receiver: self.receiver.clone(),
-        }
-    }
-
-    /// Counts `frame` out of the byte bound and wakes a parked reader.
-    fn taken(&mut self, frame: &Frame) {
-        self.popped_bytes += frame.bytes();
-        if self.popped_bytes - self.published >= POPPED_PUBLISH_BYTES
-            || (self.shared.reader_parked.load(Ordering::SeqCst)
-                && self.receiver.len() <= self.wake_at_len)
-        {
-            self.publish();
-        }
-    }
-
-    /// Publishes the bytes taken and wakes the reader if it is parked for room.
-    fn publish(&mut self) {
-        if self.published != self.popped_bytes {
-            self.published = self.popped_bytes;
-            self.shared
-                .popped_bytes
-                .store(self.popped_bytes, Ordering::Release);
-        }
-        if self.shared.reader_parked.swap(false, Ordering::SeqCst) {
-            let _ = self.shared.room.try_send(());
-        }
-    }
-}
-
-/// `app`'s view of a symbol's queue.
-#[derive(Debug, Clone)]
-pub(crate) struct QueueHandle {
-    receiver: Receiver<Frame>,
-}
-
-impl QueueHandle {
-    /// Frames waiting now.
-    pub(crate) fn len(&self) -> usize {
-        self.receiver.len()
-    }
-
-    /// Throws away every frame still queued; returns how many. Only once the reader and
-    /// processor are gone: nothing else may take frames then.
-    pub(crate) fn drain(&self) -> u64 {
-        self.receiver.try_iter().map(|_| 1).sum()
+impl Drop for FrameSender {
+    /// Wakes a parked processor: the queue holds all there will be.
+    fn drop(&mut self) {
+        self.shared.reader_gone.store(true, Ordering::SeqCst);
+        self.shared.wake_processor();
     }
 }
 

@@ -1,6 +1,7 @@
 //! The queue's bounds and policies, one behaviour each.
 
 use super::*;
+use std::time::Instant;
 
 fn frame(id: u64) -> Frame {
     sized(id, 1)
@@ -149,4 +150,66 @@ fn policies_parse_and_name_the_accepted_values() {
         "lose".parse::<OverflowPolicy>().unwrap_err(),
         "unknown overflow policy 'lose': expected drop-oldest, drop-newest or block"
     );
+}
+
+/// What a parked `recv_or_stop` answered (the frame's id, or `None`), and its receiver.
+type Answer = Receiver<(Option<u64>, FrameReceiver)>;
+
+/// Runs `recv_or_stop` on a thread of its own and returns once the test has seen it park.
+fn parked(receiver: FrameReceiver, sender: &FrameSender, stop: &StopToken) -> Answer {
+    let token = stop.clone();
+    let (answer, answered) = bounded(1);
+    std::thread::spawn(move || {
+        let mut receiver = receiver;
+        let frame = receiver.recv_or_stop(&token).map(|f| f.recv_time_us);
+        let _ = answer.send((frame, receiver));
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sender.shared.processor_parked.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the processor never parked");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    answered
+}
+
+/// The parked thread's answer, which must come (a missed wake-up would leave it parked).
+fn answer(answered: &Answer) -> (Option<u64>, FrameReceiver) {
+    answered
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the parked processor was woken")
+}
+
+#[test]
+fn a_parked_processor_wakes_for_the_next_frame() {
+    let (mut sender, receiver) = frame_queue(frames(4), OverflowPolicy::Block);
+    let stop = StopToken::new();
+    let waiting = parked(receiver, &sender, &stop);
+    assert_eq!(sender.push(frame(7), &stop), Pushed::Queued { dropped: 0 });
+    let (frame, _receiver) = answer(&waiting);
+    assert_eq!(frame, Some(7));
+}
+
+#[test]
+fn a_parked_processor_wakes_when_the_pipeline_stops() {
+    let (sender, receiver) = frame_queue(frames(4), OverflowPolicy::Block);
+    let stop = StopToken::new();
+    let waiting = parked(receiver, &sender, &stop);
+    stop.trigger();
+    let (frame, receiver) = answer(&waiting);
+    assert_eq!(frame, None);
+    assert!(
+        !receiver.is_exhausted(),
+        "stopped, not at the end of its input"
+    );
+}
+
+#[test]
+fn a_parked_processor_wakes_when_its_reader_leaves_and_finds_the_queue_exhausted() {
+    let (sender, receiver) = frame_queue(frames(4), OverflowPolicy::Block);
+    let stop = StopToken::new();
+    let waiting = parked(receiver, &sender, &stop);
+    drop(sender);
+    let (frame, receiver) = answer(&waiting);
+    assert_eq!(frame, None);
+    assert!(receiver.is_exhausted());
 }

@@ -24,16 +24,17 @@ pub(crate) mod hints;
 pub(crate) mod limiter;
 pub(crate) mod link;
 mod notes;
+mod opening;
 mod rollover;
 pub(crate) mod watched;
 
 use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use tracing::{error, info, warn};
+use tracing::warn;
 use tungstenite::Utf8Bytes;
 
 use crate::control::events::{AppEvent, ExitGuard};
@@ -46,9 +47,8 @@ use crate::util::duration::format_duration;
 use crate::util::throttle::Throttle;
 use backoff::Backoff;
 use binance_streams::Decoder;
-use binance_streams::time::utc_datetime;
 use binance_streams::{Endpoint, Symbol};
-use connect::{ConnectError, Connector};
+use connect::Connector;
 use health::{SilenceLimit, reconnect_wait, was_healthy};
 use limiter::ConnectLimiter;
 use link::{Link, Liveness, Received};
@@ -233,7 +233,7 @@ impl Reader {
 
     /// Connects, reads, reconnects, until the pipeline stops or the symbol cannot be served.
     fn serve(&self, session: &mut Session) {
-        let mut carried: Option<Link> = None;
+        let mut carried: Option<Box<Link>> = None;
         loop {
             let link = match carried.take() {
                 Some(link) => link,
@@ -254,7 +254,7 @@ impl Reader {
             }
             match next {
                 Next::Stopped => return,
-                Next::Continue(link) => carried = Some(*link),
+                Next::Continue(link) => carried = Some(link),
                 Next::Lost {
                     reason,
                     cause,
@@ -278,84 +278,11 @@ impl Reader {
         }
     }
 
-    /// Opens a connection, retrying with backoff until one works.
-    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
-    // idle reader's stack keeps resident.
-    #[inline(never)]
-    fn open(&self, session: &mut Session) -> Result<Link, NotOpened> {
-        loop {
-            match self.open_once(session) {
-                Ok(link) => return Ok(link),
-                Err(ConnectError::Stopped) => return Err(NotOpened::Stopped),
-                // `app` reports it, once, as the reason the symbol is given up.
-                Err(failure) if failure.is_fatal() => {
-                    return Err(NotOpened::Fatal(failure.to_string()));
-                }
-                Err(failure) => {
-                    let wait = self.retry_wait(&failure, session);
-                    if !self.stop.sleep(wait) {
-                        return Err(NotOpened::Stopped);
-                    }
-                }
-            }
-        }
-    }
-
-    /// One attempt, when the shared limiter allows it.
-    fn open_once(&self, session: &mut Session) -> Result<Link, ConnectError> {
-        let now = Instant::now();
-        let slot = self.limiter.reserve(now);
-        if slot > now && !self.stop.sleep(slot - now) {
-            return Err(ConnectError::Stopped);
-        }
-        let opened = self.connector.connect(
-            &self.url,
-            &self.endpoint,
-            &self.stop,
-            self.settings.deadlines(),
-        )?;
-        session.connections += 1;
-        self.stats.reader.connects.add(1);
-        self.stats
-            .connection
-            .opened(self.current_silence_limit(session));
-        if session.connections == 1 {
-            info!("connected to {}", self.url);
-        } else {
-            info!("connection #{} open to {}", session.connections, self.url);
-        }
-        Ok(Link::new(
-            opened,
-            session.connections,
-            self.settings.max_age,
-        ))
-    }
-
-    /// How long to wait after a failed attempt, logging why. Honours `Retry-After` for
-    /// everyone: a 429 or 418 is about this IP, not this symbol.
-    // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
-    // idle reader's stack keeps resident.
-    #[inline(never)]
-    fn retry_wait(&self, failure: &ConnectError, session: &mut Session) -> Duration {
-        let mut wait = session.backoff.next_delay();
-        if let Some(status @ (418 | 429)) = failure.status() {
-            let hold = failure.retry_after().unwrap_or(MIN_RATE_LIMIT_WAIT);
-            self.limiter.pause_until(Instant::now() + hold);
-            wait = wait.max(hold);
-            if status == 418 {
-                error!(
-                    "{failure}: this IP is banned by the exchange until {} (UTC); every symbol waits",
-                    utc_after(hold)
-                );
-                return wait;
-            }
-        }
-        warn!("{failure}; retrying in {}", format_duration(wait));
-        wait
-    }
-
     /// Reads `link` until it is lost, replaced or the pipeline stops.
-    fn read_link(&self, mut link: Link, session: &mut Session) -> Next {
+    // Not inlined into `serve`: connecting (`open`, called from `serve`) and reading then
+    // share the same stack pages instead of one going deeper than the other's frame.
+    #[inline(never)]
+    fn read_link(&self, mut link: Box<Link>, session: &mut Session) -> Next {
         let mut shutdown_announced = false;
         loop {
             if self.stop.is_triggered() {
@@ -470,14 +397,6 @@ fn is_server_shutdown(payload: &str) -> bool {
         || payload.starts_with(r#"{"stream":"!serverShutdown""#)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` of now plus `after`, in UTC, for "banned until" messages.
-fn utc_after(after: Duration) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    utc_datetime(now + after.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,10 +407,5 @@ mod tests {
             r#"{"e":"serverShutdown","E":1770123456789}"#
         ));
         assert!(!is_server_shutdown(r#"{"e":"trade","E":1}"#));
-    }
-
-    #[test]
-    fn utc_times_are_civil_dates() {
-        assert!(utc_after(Duration::ZERO).starts_with("20"));
     }
 }

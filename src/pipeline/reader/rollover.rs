@@ -23,7 +23,7 @@ impl Reader {
     // Rare and stack-hungry: kept out of the hot read loop's frame, whose depth every
     // idle reader's stack keeps resident.
     #[inline(never)]
-    pub(super) fn replace(&self, mut old: Link, why: &str, session: &mut Session) -> Next {
+    pub(super) fn replace(&self, mut old: Box<Link>, why: &str, session: &mut Session) -> Next {
         info!(
             "connection #{} {why} after {}; opening its replacement first",
             old.number,
@@ -38,7 +38,7 @@ impl Reader {
             Err(failure) => {
                 let wait = self.retry_wait(&failure, session);
                 old.replace_at = Instant::now() + wait;
-                return Next::Continue(Box::new(old));
+                return Next::Continue(old);
             }
         };
         if old.set_read_timeout(OVERLAP_TICK).is_err()
@@ -46,7 +46,7 @@ impl Reader {
         {
             old.close(self.stop.is_triggered());
             let _ = new.set_read_timeout(READ_TICK);
-            return Next::Continue(Box::new(new));
+            return Next::Continue(new);
         }
         let started = Instant::now();
         let mut held = Held::default();
@@ -147,7 +147,7 @@ impl Reader {
                         Cause::Failed,
                     );
                 }
-                return Next::Continue(Box::new(new));
+                return Next::Continue(new);
             }
         }
     }
@@ -173,7 +173,7 @@ impl Reader {
     #[inline(never)]
     pub(super) fn keep_old(
         &self,
-        mut old: Link,
+        mut old: Box<Link>,
         old_open: bool,
         held: Vec<Frame>,
         session: &mut Session,
@@ -194,7 +194,7 @@ impl Reader {
                 Cause::Failed,
             );
         }
-        Next::Continue(Box::new(old))
+        Next::Continue(old)
     }
 
     /// Where a frame of the first stream kind sits, for judging an overlap: its id and where
