@@ -94,10 +94,12 @@ enum Line<'e, 'a> {
 /// # Errors
 /// The OS refused to create the thread.
 pub(crate) fn spawn_processor(processor: Processor) -> io::Result<JoinHandle<()>> {
+    // Built here, on the spawning thread: see `new_state`.
+    let state = processor.new_state();
     thread::Builder::new()
         .name(processor.symbol.thread_name("proc-"))
         .stack_size(PROCESSOR_STACK_BYTES)
-        .spawn(move || processor.run())
+        .spawn(move || processor.run(state))
 }
 
 /// What survives a restart of the processing loop after an internal error.
@@ -148,7 +150,7 @@ enum Ended {
 }
 
 impl Processor {
-    fn run(mut self) {
+    fn run(mut self, mut state: Box<State>) {
         // Every log line of this thread names its symbol through this span.
         let _span = tracing::info_span!("processor", symbol = %self.symbol).entered();
         let _guard = ExitGuard {
@@ -157,9 +159,33 @@ impl Processor {
             stop: self.stop.clone(),
             events: self.events.clone(),
         };
+        let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
+        let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
+        self.finish(&mut state);
+        if let (Some(recorder), Some(shared)) = (&mut state.latency, &self.stats.latency) {
+            recorder.publish(shared);
+        }
+        match outcome {
+            Ok(Ended::Done) => {
+                let _ = self.events.send(AppEvent::PipelineDone(symbol));
+            }
+            Ok(Ended::Stopped) | Err(Supervision::Stopped) => {}
+            Err(Supervision::GaveUp) => {
+                let _ = self.events.send(AppEvent::PipelineFailed(
+                    symbol,
+                    "its processor kept failing on internal errors".to_owned(),
+                ));
+            }
+        }
+    }
+
+    /// The processor's state at the start, built before its thread starts: rendering the
+    /// line heads goes deep into serde, and any stack page that touches stays resident
+    /// for the thread's life, in each of a thousand symbols' processors.
+    fn new_state(&self) -> Box<State> {
         let kinds = self.decoder.kinds().len();
         let streams: Vec<String> = self.decoder.kinds().iter().map(|k| k.name()).collect();
-        let mut state = State {
+        Box::new(State {
             reports: BadFrameReports::new(),
             sequences: vec![SequenceCheck::new(); kinds],
             heads: streams
@@ -183,28 +209,11 @@ impl Processor {
             }),
             done_while_waiting: false,
             busy: false,
-        };
-        let (symbol, stop) = (self.symbol.clone(), self.stop.clone());
-        let outcome = supervise(&symbol, "processor", &stop, || self.process(&mut state));
-        self.finish(&mut state);
-        if let (Some(recorder), Some(shared)) = (&mut state.latency, &self.stats.latency) {
-            recorder.publish(shared);
-        }
-        match outcome {
-            Ok(Ended::Done) => {
-                let _ = self.events.send(AppEvent::PipelineDone(symbol));
-            }
-            Ok(Ended::Stopped) | Err(Supervision::Stopped) => {}
-            Err(Supervision::GaveUp) => {
-                let _ = self.events.send(AppEvent::PipelineFailed(
-                    symbol,
-                    "its processor kept failing on internal errors".to_owned(),
-                ));
-            }
-        }
+        })
     }
 
     /// The processing loop. Restarted by `supervise` after an internal error.
+    #[inline(never)]
     fn process(&mut self, state: &mut State) -> Ended {
         if state.in_hand > 0 || state.held.iter().any(|held| !held.is_empty()) {
             self.recover(state);
