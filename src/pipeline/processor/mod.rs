@@ -14,6 +14,7 @@ mod fast_frames;
 mod markers;
 mod reports;
 mod sequencing;
+mod state;
 
 use std::io;
 use std::sync::Arc;
@@ -27,19 +28,15 @@ use crate::control::events::{AppEvent, ExitGuard};
 use crate::control::stop::StopToken;
 use crate::control::supervise::{Supervision, supervise};
 use crate::output::batch::{Delivered, LineSink, LineTag};
-use crate::output::fast::{FastEvent, FastPath};
-use crate::output::{LineHead, OutputFormat, write_line};
+use crate::output::fast::FastEvent;
+use crate::output::{OutputFormat, write_line};
 use crate::pipeline::queue::{Frame, FrameReceiver};
-use crate::pipeline::sequence::{SequenceCheck, Verdict};
+use crate::pipeline::sequence::Verdict;
 use crate::stats::SymbolStats;
-use crate::stats::latency::LatencyRecorder;
-use crate::util::throttle::Throttle;
 use binance_streams::Symbol;
 use binance_streams::{Decoder, Event, Payload};
 pub(crate) use book::BookSettings;
-use book::BookState;
-use markers::Markers;
-use reports::BadFrameReports;
+use state::State;
 
 /// Stack for a processor thread: parsing and formatting need little, and with thousands of
 /// symbols the default 2 MiB of address space per thread adds up.
@@ -102,45 +99,6 @@ pub(crate) fn spawn_processor(processor: Processor) -> io::Result<JoinHandle<()>
         .spawn(move || processor.run(state))
 }
 
-/// What survives a restart of the processing loop after an internal error.
-struct State {
-    reports: BadFrameReports,
-    /// One per kind, in the decoder's order.
-    sequences: Vec<SequenceCheck>,
-    /// The start of each kind's lines (symbol and stream, rendered once).
-    heads: Vec<LineHead>,
-    /// The scanner for the busiest kinds' frames, when the connection carries one and the
-    /// format is JSON or raw; frames it declines take the generic path.
-    fast: Option<FastPath>,
-    gaps: Throttle,
-    /// Ids missing in gaps not yet reported.
-    unreported_missing: u64,
-    /// Reports of duplicates (and of held events dropped as strays).
-    duplicate_reports: Throttle,
-    /// Reports of sequences that moved back.
-    restart_reports: Throttle,
-    /// Events dropped in those not yet reported.
-    unreported_duplicates: u64,
-    /// Per kind, the frames held until a move back of its ids is confirmed (at most two).
-    held: Vec<Vec<Frame>>,
-    /// Gap markers: whether to write them, where they sit, overflow drops to mark.
-    markers: Markers,
-    /// Frame lines produced, for `--max-messages` (marker lines are not counted).
-    lines: u64,
-    /// Latency recording, with `--stats`.
-    latency: Option<LatencyRecorder>,
-    /// Frames being handled (the current one, and a held one being written); if the loop
-    /// dies now, these are lost.
-    in_hand: u64,
-    /// The order book, with `--stream book`.
-    book: Option<BookState>,
-    /// `--max-messages` was reached while waiting (a book line due by its interval).
-    done_while_waiting: bool,
-    /// Frames found already queued since the processor last waited for one: frames are
-    /// coming faster than one at a time, so lingering for the next is worth it.
-    busy: bool,
-}
-
 /// How the processing loop ended.
 enum Ended {
     /// The queue closed, the pipeline stopped or the output is gone.
@@ -177,39 +135,6 @@ impl Processor {
                 ));
             }
         }
-    }
-
-    /// The processor's state at the start, built before its thread starts: rendering the
-    /// line heads goes deep into serde, and any stack page that touches stays resident
-    /// for the thread's life, in each of a thousand symbols' processors.
-    fn new_state(&self) -> Box<State> {
-        let kinds = self.decoder.kinds().len();
-        let streams: Vec<String> = self.decoder.kinds().iter().map(|k| k.name()).collect();
-        Box::new(State {
-            reports: BadFrameReports::new(),
-            sequences: vec![SequenceCheck::new(); kinds],
-            heads: streams
-                .iter()
-                .map(|stream| LineHead::new(self.symbol.as_str(), stream))
-                .collect(),
-            fast: FastPath::new(&self.symbol, self.decoder.kinds(), self.format),
-            gaps: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
-            unreported_missing: 0,
-            duplicate_reports: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
-            restart_reports: Throttle::new(BAD_FRAME_REPORT_INTERVAL),
-            unreported_duplicates: 0,
-            held: vec![Vec::new(); kinds],
-            markers: Markers::new(self.gap_markers, self.symbol.as_str(), &streams),
-            lines: 0,
-            latency: self.stats.latency.as_ref().map(|_| LatencyRecorder::new()),
-            in_hand: 0,
-            book: self.book.clone().map(|settings| {
-                let pretty = matches!(self.format, OutputFormat::Pretty { .. });
-                BookState::new(settings, self.symbol.as_str(), pretty)
-            }),
-            done_while_waiting: false,
-            busy: false,
-        })
     }
 
     /// The processing loop. Restarted by `supervise` after an internal error.

@@ -284,12 +284,25 @@ impl Reader {
     #[inline(never)]
     fn read_link(&self, mut link: Box<Link>, session: &mut Session) -> Next {
         let mut shutdown_announced = false;
+        // The connection's age is looked at once per socket read (the receive clock moves
+        // with each), not per frame: a read brings tens of frames under load, and a clock
+        // read per frame was a tenth of the reader's time. Reads that brought no data
+        // (idle ticks, pings) set `age_due` so a quiet link is still looked at.
+        let mut clock_seen = u64::MAX;
+        let mut age_due = true;
         loop {
             if self.stop.is_triggered() {
                 link.close(self.stop.is_triggered());
                 return Next::Stopped;
             }
-            if shutdown_announced || Instant::now() >= link.replace_at {
+            let read_at = link.received_at();
+            if read_at != clock_seen {
+                clock_seen = read_at;
+                age_due = true;
+            }
+            if shutdown_announced
+                || (std::mem::take(&mut age_due) && Instant::now() >= link.replace_at)
+            {
                 let why = if shutdown_announced {
                     "the server announced a shutdown"
                 } else {
@@ -311,6 +324,7 @@ impl Reader {
                     }
                 }
                 Received::Idle => {
+                    age_due = true;
                     if let Some(next) = self.check_health(&mut link, Instant::now(), session) {
                         return next;
                     }
