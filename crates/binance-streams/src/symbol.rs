@@ -32,8 +32,7 @@ impl Symbol {
     /// so `top -H` and `ps -L` still show which symbol a thread serves.
     pub fn thread_name(&self, prefix: &str) -> String {
         const LINUX_THREAD_NAME_BYTES: usize = 15;
-        // Not `format!`: a reader names the thread it connects on, and the formatting
-        // machinery would deepen the reader's stack for good.
+        // Plain pushes, not `format!`: no formatting machinery for a fixed concatenation.
         let mut name = String::with_capacity(prefix.len() + self.upper.len());
         name.push_str(prefix);
         name.push_str(&self.upper);

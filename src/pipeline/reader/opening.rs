@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::{error, info, warn};
 
-use super::connect::{ConnectError, Opened};
+use super::connect::ConnectError;
 use super::link::Link;
 use super::{MIN_RATE_LIMIT_WAIT, NotOpened, Reader, Session};
 use crate::util::duration::format_duration;
@@ -51,44 +51,49 @@ impl Reader {
         if slot > now && !self.stop.sleep(slot - now) {
             return Err(ConnectError::Stopped);
         }
-        let opened = self.connect_aside()?;
-        session.connections += 1;
-        self.stats.reader.connects.add(1);
-        self.stats
-            .connection
-            .opened(self.current_silence_limit(session));
-        if session.connections == 1 {
-            info!("connected to {}", self.url);
-        } else {
-            info!("connection #{} open to {}", session.connections, self.url);
-        }
-        // Boxed: a `Link` is over 500 bytes, and moved by value through the reader's
-        // loops it took a slot in every frame it passed, pages each idle reader keeps.
-        Ok(Box::new(Link::new(
-            opened,
-            session.connections,
-            self.settings.max_age,
-        )))
+        let number = session.connections + 1;
+        let link = self.connect_aside(number, self.current_silence_limit(session))?;
+        session.connections = number;
+        Ok(link)
     }
 
-    /// Connects on a short-lived thread of its own. Resolving the host, the TLS handshake
-    /// and the WebSocket upgrade reach far deeper into the stack than reading frames ever
-    /// does, and a stack page once touched stays resident for the thread's life: done on
-    /// the reader's own thread, they kept ~16 KiB more per symbol resident (16 MB for
-    /// 1,000 symbols) for a moment at connect time. The connection is then read here.
+    /// Opens connection `number` on a short-lived thread of its own, which also counts it
+    /// and logs it (in the reader's span). Resolving the host, the TLS handshake and the
+    /// WebSocket upgrade reach far deeper into the stack than reading frames ever does, and
+    /// a stack page once touched stays resident for the thread's life: done on the
+    /// reader's own thread, they kept 12 KiB more per symbol resident (12 MB for 1,000
+    /// symbols) for a moment at connect time. Only the boxed [`Link`] comes back (a `Link`
+    /// is over 500 bytes, and moved by value it took a slot in every frame it passed).
+    /// The thread is not named: it keeps the reader's name, and formatting one would
+    /// deepen the reader's stack again.
     #[inline(never)]
-    fn connect_aside(&self) -> Result<Opened, ConnectError> {
+    fn connect_aside(
+        &self,
+        number: u64,
+        silence_limit: Option<Duration>,
+    ) -> Result<Box<Link>, ConnectError> {
+        let span = tracing::Span::current();
         let connect = || {
-            self.connector.connect(
-                &self.url,
-                &self.endpoint,
-                &self.stop,
-                self.settings.deadlines(),
-            )
+            span.in_scope(|| {
+                let opened = self.connector.connect(
+                    &self.url,
+                    &self.endpoint,
+                    &self.stop,
+                    self.settings.deadlines(),
+                )?;
+                // The reader waits for this thread: its counters still have one writer.
+                self.stats.reader.connects.add(1);
+                self.stats.connection.opened(silence_limit);
+                if number == 1 {
+                    info!("connected to {}", self.url);
+                } else {
+                    info!("connection #{number} open to {}", self.url);
+                }
+                Ok(Box::new(Link::new(opened, number, self.settings.max_age)))
+            })
         };
         thread::scope(|scope| {
             match thread::Builder::new()
-                .name(self.symbol.thread_name("connect-"))
                 .stack_size(CONNECT_STACK_BYTES)
                 .spawn_scoped(scope, connect)
             {
