@@ -13,6 +13,7 @@
 //! cargo bench --bench bench -- reconnect [SECONDS]
 //! cargo bench --bench bench -- rollover [SECONDS]
 //! cargo bench --bench bench -- scale [SYMBOLS] [SECONDS]   # over ws:// and wss://
+//! cargo bench --bench bench -- idle [SYMBOLS] [SECONDS]    # quiet symbols: waiting's cost
 //! cargo bench --bench bench -- slow [SECONDS]
 //! cargo bench --bench bench -- block [SECONDS]    # reader CPU while --overflow block waits
 //! cargo bench --bench bench -- nats [MESSAGES] [SYMBOLS]   # needs nats-server
@@ -70,6 +71,7 @@ fn main() {
             scale(number(1, 1000), number(2, 10), false);
             scale(number(1, 1000), number(2, 10), true);
         }
+        Some("idle") => scenarios::idle(number(1, 1000), number(2, 10)),
         Some("block") => scenarios::blocked_reader(number(1, 10)),
         Some("slow") => slow_consumer(number(1, 10)),
         Some("nats") => nats::nats(number(1, 200_000), number(2, 200)),
@@ -93,6 +95,7 @@ fn main() {
             rollover(10);
             scale(1000, 10, false);
             scale(1000, 10, true);
+            scenarios::idle(1000, 10);
             slow_consumer(10);
             scenarios::blocked_reader(10);
             nats::nats(200_000, 200);
@@ -100,7 +103,7 @@ fn main() {
         }
         Some(other) => {
             eprintln!(
-                "unknown scenario '{other}': expected throughput, replay, isolation, reconnect, rollover, scale, slow, block, nats, books or python"
+                "unknown scenario '{other}': expected throughput, replay, isolation, reconnect, rollover, scale, idle, slow, block, nats, books or python"
             );
             std::process::exit(2);
         }

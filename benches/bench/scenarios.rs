@@ -146,9 +146,23 @@ pub(crate) fn scale(symbols: u64, seconds: u64, tls: bool) {
     println!(
         "== scale: {symbols} symbols × 1 trade/s in one process over {scheme}://, measured over {seconds} s"
     );
+    many_symbols(symbols, seconds, tls, 1.0);
+}
+
+/// `symbols` quiet symbols (a trade every 100 s each): what waiting costs, the read ticks
+/// and keep-alive pings of idle connections.
+pub(crate) fn idle(symbols: u64, seconds: u64) {
+    println!(
+        "== idle: {symbols} symbols × 1 trade per 100 s in one process over ws://, measured over {seconds} s"
+    );
+    many_symbols(symbols, seconds, false, 0.01);
+}
+
+/// `symbols` symbols at `rate` trades/s each: connected, then measured over `seconds`.
+fn many_symbols(symbols: u64, seconds: u64, tls: bool, rate: f64) {
     let mock = MockProcess::start(&MockSpec {
         tls,
-        ..MockSpec::per_second(1.0)
+        ..MockSpec::per_second(rate)
     });
     let names: Vec<String> = (0..symbols).map(|n| format!("S{n:04}USDT")).collect();
     let mut args = vec!["--endpoint", mock.url(), "-q"];
