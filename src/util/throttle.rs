@@ -28,6 +28,11 @@ impl Throttle {
         self.due(now)
     }
 
+    /// When the occurrences waiting will be due for their report; `None` when none wait.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.next_report.filter(|_| self.pending > 0)
+    }
+
     /// Whether occurrences are waiting to be reported (no clock read needed to ask).
     pub(crate) fn has_pending(&self) -> bool {
         self.pending > 0
@@ -60,5 +65,19 @@ mod tests {
         assert_eq!(throttle.due(start + 10 * second), Some(5));
         assert_eq!(throttle.due(start + 30 * second), None);
         assert_eq!(throttle.record(1, start + 31 * second), Some(1));
+    }
+
+    #[test]
+    fn the_next_report_is_due_only_while_occurrences_wait() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut throttle = Throttle::new(10 * second);
+        assert_eq!(throttle.next_due(), None);
+        assert_eq!(throttle.record(1, start), Some(1));
+        assert_eq!(throttle.next_due(), None, "reported at once, nothing waits");
+        assert_eq!(throttle.record(2, start + second), None);
+        assert_eq!(throttle.next_due(), Some(start + 10 * second));
+        assert_eq!(throttle.due(start + 10 * second), Some(2));
+        assert_eq!(throttle.next_due(), None);
     }
 }

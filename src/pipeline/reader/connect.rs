@@ -39,9 +39,10 @@ pub(crate) struct Opened {
     pub tcp: Arc<TcpStream>,
 }
 
-/// The longest a read blocks before the reader checks its timers (stall detection, drop
-/// reports). A stop does not wait for it: it wakes the read at once (see [`WatchedTcp`]).
-/// Each tick is a wakeup per idle symbol; a second keeps 1,000 idle symbols under 1 % CPU.
+/// The read timeout a connection starts with: the longest its first read blocks before
+/// the reader looks at its timers (stall detection, drop reports). From then on the timers
+/// set it to when the next of them is due (`Reader::check_health`). A stop does not wait
+/// for it: it wakes the read at once (see [`WatchedTcp`]).
 pub(crate) const READ_TICK: Duration = Duration::from_secs(1);
 
 /// Time allowed for the TCP connection.

@@ -30,6 +30,13 @@ use crate::util::duration::format_duration;
 /// first 5 s, then one per 15–30 s), short against the hours a working connection lasts.
 pub(crate) const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
+/// The shortest read timeout the timers set: a timer due sooner waits this long.
+pub(crate) const MIN_READ_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// The longest read timeout the timers set, whatever is due: a safety net under the
+/// timers' own arithmetic. 1,000 idle symbols then wake at most 200 times a second.
+pub(crate) const MAX_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Silent connections in a row double the silence limit, at most this many times (8×).
 pub(crate) const MAX_SILENCE_DOUBLINGS: u32 = 3;
 
@@ -158,7 +165,10 @@ pub(crate) fn reconnect_wait(clean: bool, healthy: bool, backoff: &mut Backoff) 
 impl Reader {
     /// The timers of an open connection, at `now` (a read came back empty, or brought a
     /// control frame): the ping, the silence limit, queue-drop reports. `Some` when the
-    /// connection is dead.
+    /// connection is dead. Otherwise the read timeout is set to when the next of them is
+    /// due (at least [`MIN_READ_TIMEOUT`], at most [`MAX_READ_TIMEOUT`], the ping's silence
+    /// or the silence limit): a quiet connection wakes its reader when there is something
+    /// to do, not every second.
     // Rare: kept out of the hot read loop's frame.
     #[inline(never)]
     pub(super) fn check_health(
@@ -167,17 +177,44 @@ impl Reader {
         now: Instant,
         session: &mut Session,
     ) -> Option<Next> {
-        if let Err(reason) = link.keep_alive(now, self.settings.liveness) {
+        link.catch_up(now);
+        let liveness = self.settings.liveness;
+        if let Err(reason) = link.keep_alive(now, liveness) {
             return Some(lost(link, reason, Cause::Failed));
         }
-        if let Some(limit) = self.settings.silence {
+        let mut due = link
+            .keep_alive_due(liveness)
+            .map_or(link.replace_at, |due| due.min(link.replace_at));
+        // Data resets the timers without them looking (no clock read per frame), so no
+        // read may wait longer than the shortest a timer can be after data.
+        let mut longest = MAX_READ_TIMEOUT.min(liveness.ping_after);
+        if let Some(rule) = self.settings.silence {
+            let limit = rule.for_streak(session.silent_streak);
             let silent = link.silent_for(now);
-            if silent >= limit.for_streak(session.silent_streak) {
-                return Some(lost(link, limit.describe(silent), Cause::Silent));
+            if silent >= limit {
+                return Some(lost(link, rule.describe(silent), Cause::Silent));
             }
+            if let Some(silent_at) = link.last_data().checked_add(limit) {
+                due = due.min(silent_at);
+            }
+            longest = longest.min(limit);
         }
         if let Some(count) = session.drops.due(now) {
             self.report_drops(count, session);
+        }
+        if let Some(report) = session.drops.next_due() {
+            due = due.min(report);
+        }
+        let timeout = due
+            .saturating_duration_since(now)
+            .min(longest)
+            .max(MIN_READ_TIMEOUT);
+        if let Err(error) = link.adapt_read_timeout(timeout) {
+            return Some(lost(
+                link,
+                format!("cannot set the read timeout: {error}"),
+                Cause::Failed,
+            ));
         }
         None
     }

@@ -6,7 +6,7 @@
 use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tungstenite::error::CapacityError;
 use tungstenite::protocol::CloseFrame;
@@ -68,16 +68,23 @@ pub(crate) struct Link {
     pub number: u64,
     opened: Instant,
     last_heard: Instant,
-    /// Something arrived since the last idle tick.
+    /// Something arrived since the timers last looked.
     heard: bool,
     ping_sent: Option<Instant>,
     pings: u64,
     /// Data frames delivered so far.
     pub delivered: u64,
-    /// `delivered` when the timers last looked, and when they saw it change: when data
-    /// last arrived, to within a read timeout.
+    /// `delivered` when the timers last looked, and when data last arrived as of then.
     delivered_seen: u64,
     last_data: Instant,
+    /// The receive clock's reading (µs since the Unix epoch) of the last data frame: one
+    /// store per frame of a value already read, so `last_data` is exact however long the
+    /// read timeout.
+    last_data_us: u64,
+    /// When the timers last looked: anything they learn of arrived after this.
+    checked_at: Instant,
+    /// The socket's read timeout now.
+    read_timeout: Duration,
     /// When to open this connection's replacement.
     pub replace_at: Instant,
     control_window: (Instant, u32),
@@ -101,6 +108,9 @@ impl Link {
             delivered: 0,
             delivered_seen: 0,
             last_data: now,
+            last_data_us: 0,
+            checked_at: now,
+            read_timeout: super::connect::READ_TICK,
             replace_at: now + max_age,
             control_window: (now, 0),
         }
@@ -117,8 +127,19 @@ impl Link {
     }
 
     /// Sets how long a read may block.
-    pub(crate) fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.tcp.set_read_timeout(Some(timeout))
+    pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        self.tcp.set_read_timeout(Some(timeout))?;
+        self.read_timeout = timeout;
+        Ok(())
+    }
+
+    /// Sets the read timeout to `timeout` unless it is already within a millisecond of
+    /// it: the timers compute it afresh at every idle tick, a syscall only when it moves.
+    pub(crate) fn adapt_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        if self.read_timeout.abs_diff(timeout) < Duration::from_millis(1) {
+            return Ok(());
+        }
+        self.set_read_timeout(timeout)
     }
 
     /// Reads one message (blocking up to the read timeout; a message whose bytes keep
@@ -130,6 +151,7 @@ impl Link {
         let received = match self.socket.read() {
             Ok(Message::Text(payload)) => {
                 self.delivered += 1;
+                self.last_data_us = self.clock.last_read_us();
                 Received::Data(payload)
             }
             Ok(Message::Binary(data)) => Received::Binary(data.len()),
@@ -160,7 +182,7 @@ impl Link {
             Err(error) => Received::Failed(error.to_string()),
         };
         // Noted, not timed: a clock read per frame would cost more than the rest of the
-        // read. `keep_alive` turns it into a time at the next idle tick.
+        // read. `catch_up` turns it into a time (the receive clock's) when the timers look.
         self.heard = true;
         received
     }
@@ -177,16 +199,36 @@ impl Link {
         *count > CONTROL_FLOOD_PER_SECOND
     }
 
-    /// Pings a silent server and declares it dead when the ping goes unanswered.
+    /// Brings the timers' view up to `now`: when anything, and when data, last arrived.
+    /// Exact to the receive clock (read at each socket read), not "at this tick", so the
+    /// read timeout can be as long as the next timer allows. Bounded below by the last
+    /// look, which a step of the wall clock cannot move.
+    pub(crate) fn catch_up(&mut self, now: Instant) {
+        let wall_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_micros() as u64);
+        let since = self.checked_at;
+        let at = |us: u64| {
+            now.checked_sub(Duration::from_micros(wall_us.saturating_sub(us)))
+                .map_or(now, |at| at.max(since))
+        };
+        if std::mem::take(&mut self.heard) {
+            self.last_heard = at(self.clock.last_read_us());
+            self.ping_sent = None;
+        }
+        if self.delivered != self.delivered_seen {
+            self.delivered_seen = self.delivered;
+            self.last_data = at(self.last_data_us);
+        }
+        self.checked_at = now;
+    }
+
+    /// Pings a silent server and declares it dead when the ping goes unanswered. After
+    /// [`catch_up`](Self::catch_up).
     ///
     /// # Errors
     /// Why the connection is considered dead.
     pub(crate) fn keep_alive(&mut self, now: Instant, liveness: Liveness) -> Result<(), String> {
-        if std::mem::take(&mut self.heard) {
-            // Heard within the last read timeout: close enough to now for minute timers.
-            self.last_heard = now;
-            self.ping_sent = None;
-        }
         match self.ping_sent {
             Some(sent) if now.duration_since(sent) >= liveness.pong_timeout => Err(format!(
                 "nothing received for {} (a ping went unanswered for {})",
@@ -208,14 +250,24 @@ impl Link {
         }
     }
 
-    /// How long no data frame has arrived, as of `now` (an idle tick's clock reading):
-    /// since the last one, or since the connection opened. Exact to within a read timeout.
-    pub(crate) fn silent_for(&mut self, now: Instant) -> Duration {
-        if self.delivered != self.delivered_seen {
-            self.delivered_seen = self.delivered;
-            self.last_data = now;
+    /// When [`keep_alive`](Self::keep_alive) next has something to do: ping, or give up
+    /// (`None`: beyond what the clock can name).
+    pub(crate) fn keep_alive_due(&self, liveness: Liveness) -> Option<Instant> {
+        match self.ping_sent {
+            Some(sent) => sent.checked_add(liveness.pong_timeout),
+            None => self.last_heard.checked_add(liveness.ping_after),
         }
+    }
+
+    /// How long no data frame has arrived, as of `now`: since the last one, or since the
+    /// connection opened. After [`catch_up`](Self::catch_up).
+    pub(crate) fn silent_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.last_data)
+    }
+
+    /// When the last data frame arrived, as of the last [`catch_up`](Self::catch_up).
+    pub(crate) fn last_data(&self) -> Instant {
+        self.last_data
     }
 
     /// Sends a close frame and waits briefly for the reply, so the server sees a clean close.
