@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::child::{Measured, process_cpu, process_memory};
+use crate::child::{Measured, measure_then_stop};
 use crate::listener_command;
 use crate::mock::{MockProcess, MockSpec};
 
@@ -117,29 +117,20 @@ fn many_books(symbols: u64, seconds: u64) {
         ),
         Err(_) => println!("  all live         not within 120 s"),
     }
-    let pid = child.id();
-    std::thread::sleep(Duration::from_secs(2));
-    let cpu_start = process_cpu(pid);
-    let window = Instant::now();
-    std::thread::sleep(Duration::from_secs(seconds));
-    let cpu = process_cpu(pid).saturating_sub(cpu_start);
-    let (rss_kb, peak_kb, threads) = process_memory(pid);
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    let used = measure_then_stop(&mut child, seconds);
     let lines = reader.join().unwrap_or(0);
     println!(
-        "  resident memory  {:.1} MB ({:.1} KB per book), peak {:.1} MB, {threads} threads",
-        rss_kb as f64 / 1024.0,
-        rss_kb as f64 / symbols.max(1) as f64,
-        peak_kb as f64 / 1024.0
+        "  resident memory  {:.1} MB ({:.1} KB per book), peak {:.1} MB, {} threads",
+        used.rss_kb as f64 / 1024.0,
+        used.rss_kb as f64 / symbols.max(1) as f64,
+        used.peak_kb as f64 / 1024.0,
+        used.threads
     );
     println!(
         "  CPU              {:.2} % of a core for {} updates/s ({:.0} ms over {seconds} s)",
-        cpu.as_secs_f64() * 100.0 / window.elapsed().as_secs_f64(),
+        used.cpu_percent(),
         symbols * 10,
-        cpu.as_secs_f64() * 1e3
+        used.cpu.as_secs_f64() * 1e3
     );
     println!("  lines written    {lines}");
 }

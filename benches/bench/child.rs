@@ -159,6 +159,50 @@ fn ticks_to_duration(ticks: u64) -> Duration {
     Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SECOND)
 }
 
+/// What a running listener used over a measuring window ([`measure_then_stop`]).
+pub(crate) struct Window {
+    /// CPU time of the whole process over the window.
+    pub(crate) cpu: Duration,
+    /// How long the window really lasted.
+    pub(crate) elapsed: Duration,
+    /// VmRSS and VmHWM at the window's end, in KB.
+    pub(crate) rss_kb: u64,
+    pub(crate) peak_kb: u64,
+    /// Threads at the window's end.
+    pub(crate) threads: u64,
+}
+
+impl Window {
+    /// CPU over the window, in percent of one core.
+    pub(crate) fn cpu_percent(&self) -> f64 {
+        self.cpu.as_secs_f64() * 100.0 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Lets `child` settle for 2 s, measures its CPU over `seconds` and its memory at the end,
+/// then stops it with SIGINT and waits for it.
+pub(crate) fn measure_then_stop(child: &mut Child, seconds: u64) -> Window {
+    let pid = child.id();
+    std::thread::sleep(Duration::from_secs(2));
+    let cpu_start = process_cpu(pid);
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let cpu = process_cpu(pid).saturating_sub(cpu_start);
+    let elapsed = window.elapsed();
+    let (rss_kb, peak_kb, threads) = process_memory(pid);
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    Window {
+        cpu,
+        elapsed,
+        rss_kb,
+        peak_kb,
+        threads,
+    }
+}
+
 /// VmRSS and VmHWM in KB, and the thread count, of process `pid`.
 pub(crate) fn process_memory(pid: u32) -> (u64, u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::child::{process_cpu, process_memory, threads_cpu};
+use crate::child::{measure_then_stop, process_cpu, process_memory, threads_cpu};
 use crate::mock::{Event, MockProcess, MockSpec};
 use crate::{field, listener_command, micros, percentile, spawn_listener, unix_micros};
 
@@ -194,30 +194,20 @@ fn many_symbols(symbols: u64, seconds: u64, tls: bool, rate: f64) {
         "  connected        {connected} in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    // Let every symbol deliver a few trades before measuring.
-    std::thread::sleep(Duration::from_secs(2));
-    let pid = child.id();
-    let cpu_start = process_cpu(pid);
-    let window = Instant::now();
-    std::thread::sleep(Duration::from_secs(seconds));
-    let cpu = process_cpu(pid).saturating_sub(cpu_start);
-    let (rss_kb, peak_kb, threads) = process_memory(pid);
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    // Every symbol delivers a few trades before the window opens.
+    let used = measure_then_stop(&mut child, seconds);
     let lines = drain.join().unwrap_or(0);
     println!(
         "  resident memory  {:.1} MB ({:.1} KB per symbol), peak {:.1} MB",
-        rss_kb as f64 / 1024.0,
-        rss_kb as f64 / symbols.max(1) as f64,
-        peak_kb as f64 / 1024.0
+        used.rss_kb as f64 / 1024.0,
+        used.rss_kb as f64 / symbols.max(1) as f64,
+        used.peak_kb as f64 / 1024.0
     );
-    println!("  threads          {threads}");
+    println!("  threads          {}", used.threads);
     println!(
         "  CPU              {:.2} % of a core ({:.0} ms over {seconds} s)",
-        cpu.as_secs_f64() * 100.0 / window.elapsed().as_secs_f64(),
-        cpu.as_secs_f64() * 1e3
+        used.cpu_percent(),
+        used.cpu.as_secs_f64() * 1e3
     );
     println!("  lines written    {lines}");
 }
