@@ -54,7 +54,9 @@ use limiter::ConnectLimiter;
 use link::{Link, Liveness, Received};
 use watched::Deadlines;
 
-/// Stack for a reader thread. TLS handshakes are the deepest thing it does.
+/// Stack for a reader thread: reading frames (through TLS's record layer) needs 12–16 KiB;
+/// connecting, which needs far more, happens on a thread of its own (`opening.rs`). What
+/// is never touched costs address space only.
 const READER_STACK_BYTES: usize = 256 * 1024;
 
 /// How often queue-overflow drops and bad frames are reported, after the first report.
