@@ -371,22 +371,9 @@ impl Processor {
             return Ok(());
         }
         self.stats.processor.duplicates.add(pending - 1);
-        state.lines += 1;
-        if let Some(recorder) = &mut state.latency {
-            let event_time = Some(live.book.event_time).filter(|&time| time > 0);
-            recorder.line(event_time, live.last_recv_us);
-        }
-        if self.max_messages.is_some_and(|max| state.lines >= max) {
-            return Err(if self.flush(state) {
-                Ended::Done
-            } else {
-                Ended::Stopped
-            });
-        }
-        if self.sink.is_full() && !self.flush(state) {
-            return Err(Ended::Stopped);
-        }
-        Ok(())
+        let event_time = Some(live.book.event_time).filter(|&time| time > 0);
+        let recv_time_us = live.last_recv_us;
+        self.frame_line_added(state, event_time, recv_time_us)
     }
 }
 
